@@ -1,0 +1,63 @@
+//! `specmine`: train residual networks to recognise radio modulations and mine recordings.
+
+mod bench;
+mod generate;
+mod inspect;
+mod models;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+
+#[derive(Parser)]
+#[command(
+    name = "specmine",
+    version,
+    about = "Residual networks for RF modulation recognition and spectrum mining"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate a labelled RF data set (RadioML 2018 HDF5 layout).
+    Generate(generate::Args),
+    /// Print what a data file holds: classes, SNRs, counts, shapes.
+    Inspect(inspect::Args),
+    /// List the model zoo: name, family, input, parameters, forward MFLOPs per example.
+    Models(models::Args),
+    /// Measure throughput (examples/s) of the generator.
+    Bench(bench::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Generate(a) => generate::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Models(a) => models::run(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    if let Err(e) = result {
+        // anyhow's alternate format prints the whole cause chain on one line.
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// A progress bar on a terminal; hidden (callers log plain lines instead) otherwise.
+pub(crate) fn progress_bar(len: u64, what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
