@@ -362,7 +362,7 @@ impl ChannelConfig {
                 ));
             }
             if let FadingKind::Rician { k_factor } = f.kind
-                && !(k_factor >= 0.0)
+                && (k_factor.is_nan() || k_factor < 0.0)
             {
                 return Err(DspError::invalid(
                     "fading.k_factor",
@@ -465,6 +465,7 @@ impl ChannelConfig {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)] // tests index several arrays at once
 mod tests {
     use super::*;
     use crate::util::{db, mean_power};

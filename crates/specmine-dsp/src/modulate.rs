@@ -70,7 +70,7 @@ impl ModulatorConfig {
                 "a positive rate",
             ));
         }
-        if self.sps < 2 || self.sps % 2 != 0 {
+        if self.sps < 2 || !self.sps.is_multiple_of(2) {
             return Err(DspError::invalid(
                 "sps",
                 self.sps,
@@ -231,6 +231,7 @@ pub fn modulate(
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)] // tests index several arrays at once
 mod tests {
     use super::*;
     use crate::util::mean_power;
