@@ -14,6 +14,7 @@
 //! to `10^(-snr/10)` against a unit-power transmitted signal, so its true SNR is about twice the
 //! label (in dB) — models meant for RadioML files must be trained with that convention.
 
+pub mod augment;
 pub mod channel;
 pub mod classes;
 pub mod constellation;
