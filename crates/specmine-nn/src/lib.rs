@@ -2,13 +2,16 @@
 //! plain twins and O'Shea's 2018 residual-stack network, all described by data
 //! ([`ModelConfig`]) and named in one [`registry`].
 
+pub mod batch;
 pub mod config;
 pub mod layers;
 pub mod model;
+pub mod optim;
 pub mod oshea;
 pub mod params;
 pub mod registry;
 pub mod resnet;
+pub mod train;
 
 pub use config::{ConfigError, ResNetConfig};
 pub use model::{Model, ModelConfig};
