@@ -187,6 +187,12 @@ pub struct ResNetConfig {
     pub init: Init,
     /// Start each residual branch at zero (v1: the last BN's weight; pre-act: the last conv).
     pub zero_init_last: bool,
+    /// Scale each input example to unit RMS before the stem. RF data comes at any scale
+    /// (RadioML 2016 divides by the sum of magnitudes, leaving samples near 1/L); without this,
+    /// BatchNorm's running variance (initialised at 1) needs hundreds of steps to reach the
+    /// stem's true variance and validation-mode outputs are wrong until it does.
+    #[serde(default)]
+    pub input_norm: bool,
 }
 
 impl ResNetConfig {

@@ -150,3 +150,18 @@ pub fn selu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         .mul_scalar(ALPHA);
     burn::tensor::activation::relu(x).add(neg).mul_scalar(SCALE)
 }
+
+/// Scale each example to unit RMS over all its values.
+///
+/// # Shapes
+/// - x, output: `[batch, channels, height, width]`
+pub fn rms_normalize(x: Tensor<4>) -> Tensor<4> {
+    let [b, c, h, w] = x.dims();
+    let ms = x
+        .clone()
+        .powf_scalar(2.0)
+        .reshape([b, c * h * w])
+        .mean_dim(1)
+        .add_scalar(1e-12);
+    x / ms.sqrt().reshape([b, 1, 1, 1])
+}

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod config;
+pub mod eval;
 pub mod layers;
 pub mod model;
 pub mod optim;

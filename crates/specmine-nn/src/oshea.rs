@@ -6,7 +6,7 @@
 //! kernel size; `kernel_size` defaults to 3.
 
 use crate::config::{ConfigError, Init, invalid};
-use crate::layers::{Conv, selu};
+use crate::layers::{Conv, rms_normalize, selu};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
@@ -159,7 +159,8 @@ impl OSheaNet {
     /// - x: `[batch, 2, 1, L]`
     /// - output: `[batch, dense.last()]`
     pub fn forward_features(&self, x: Tensor<4>) -> Tensor<2> {
-        let mut h = x;
+        // Inputs at any scale (see ResNetConfig::input_norm).
+        let mut h = rms_normalize(x);
         for s in &self.stacks {
             h = s.entry.forward(h);
             for u in &s.units {

@@ -38,6 +38,7 @@ fn base(input: InputShape, num_classes: usize) -> ResNetConfig {
         activation: Activation::Relu,
         init: Init::HeNormal { fan_out: true },
         zero_init_last: false,
+        input_norm: false,
     }
 }
 
@@ -143,6 +144,7 @@ pub fn rf_resnet(len: usize, num_classes: usize, blocks: usize, residual: bool) 
             kernel: 3,
         },
         residual,
+        input_norm: true,
         ..base(InputShape::iq(len), num_classes)
     }
 }

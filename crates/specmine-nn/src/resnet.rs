@@ -1,7 +1,7 @@
 //! The residual network built from a [`ResNetConfig`]: stem, stages of blocks, pooling, head.
 
 use crate::config::{BlockKind, ConfigError, ResNetConfig, Shortcut, Stem};
-use crate::layers::{Conv, activation, shortcut_a};
+use crate::layers::{Conv, activation, rms_normalize, shortcut_a};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::module::max_pool2d;
@@ -159,6 +159,8 @@ pub struct ResNet {
     pub stem_norm: Option<BatchNorm>,
     /// 1 when the stem ends in the ImageNet 3x3 stride-2 max-pool.
     pub stem_pool: usize,
+    /// 1 when inputs are scaled to unit RMS first.
+    pub input_norm: usize,
     pub blocks: Vec<Block>,
     /// Final BN-ReLU of pre-activation nets.
     pub final_norm: Option<BatchNorm>,
@@ -225,6 +227,7 @@ impl ResNetConfig {
             stem,
             stem_norm,
             stem_pool,
+            input_norm: self.input_norm as usize,
             blocks,
             final_norm: preact.then(|| BatchNormConfig::new(c_in).init(device)),
             act: activation(self.activation, device),
@@ -240,6 +243,11 @@ impl ResNet {
     /// - x: `[batch, channels, height, width]` (1D: `[batch, 2, 1, L]`)
     /// - output: `[batch, feature_dim]`
     pub fn forward_features(&self, x: Tensor<4>) -> Tensor<2> {
+        let x = if self.input_norm == 1 {
+            rms_normalize(x)
+        } else {
+            x
+        };
         let mut h = self.stem.forward(x);
         if let Some(bn) = &self.stem_norm {
             h = self.act.forward(bn.forward(h));

@@ -1,9 +1,11 @@
 //! `specmine`: train residual networks to recognise radio modulations and mine recordings.
 
 mod bench;
+mod eval;
 mod generate;
 mod inspect;
 mod models;
+mod train;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,6 +30,10 @@ enum Command {
     Inspect(inspect::Args),
     /// List the model zoo: name, family, input, parameters, forward MFLOPs per example.
     Models(models::Args),
+    /// Train a modulation classifier (generator or data file).
+    Train(train::Args),
+    /// Evaluate a trained run on a data file: accuracy per SNR and class, confusion matrices.
+    Eval(eval::Args),
     /// Measure throughput (examples/s) of the generator.
     Bench(bench::Args),
 }
@@ -38,6 +44,8 @@ fn main() {
         Command::Generate(a) => generate::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Models(a) => models::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
         Command::Bench(a) => bench::run(a),
     };
     if let Err(e) = result {
