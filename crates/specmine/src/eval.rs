@@ -77,6 +77,32 @@ pub fn run(a: Args) -> Result<()> {
     specmine_data::atomic::write_atomic(&a.out.join("report.json"), |f| {
         std::io::Write::write_all(f, json.as_bytes())
     })?;
+    let curve: Vec<(f32, f64)> = r.per_snr.iter().map(|s| (s.snr_db, s.accuracy)).collect();
+    let name = a
+        .model
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    crate::plots::accuracy_vs_snr(
+        &a.out.join("accuracy_vs_snr.png"),
+        "accuracy vs SNR",
+        &[(name, curve)],
+    )?;
+    crate::plots::confusion(
+        &a.out.join("confusion_all.png"),
+        "confusion, all SNRs (rows: true, columns: predicted, row %)",
+        &model_classes,
+        &r.confusion_all,
+    )?;
+    crate::plots::confusion(
+        &a.out.join("confusion_high_snr.png"),
+        &format!(
+            "confusion, SNR >= {} dB (rows: true, columns: predicted, %)",
+            r.high_snr_db
+        ),
+        &model_classes,
+        &r.confusion_high_snr,
+    )?;
     println!(
         "{}: {} examples, model {}",
         a.data.display(),
@@ -102,6 +128,9 @@ pub fn run(a: Args) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("report: {}", a.out.join("report.json").display());
+    println!(
+        "report: {} (plots: accuracy_vs_snr.png, confusion_all.png, confusion_high_snr.png)",
+        a.out.join("report.json").display()
+    );
     Ok(())
 }

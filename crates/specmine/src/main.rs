@@ -5,6 +5,8 @@ mod eval;
 mod generate;
 mod inspect;
 mod models;
+mod plot;
+mod plots;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +36,8 @@ enum Command {
     Train(train::Args),
     /// Evaluate a trained run on a data file: accuracy per SNR and class, confusion matrices.
     Eval(eval::Args),
+    /// Figures from runs and reports (accuracy vs SNR of several runs, training curves).
+    Plot(plot::Args),
     /// Measure throughput (examples/s) of the generator.
     Bench(bench::Args),
 }
@@ -46,6 +50,7 @@ fn main() {
         Command::Models(a) => models::run(a),
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Plot(a) => plot::run(a),
         Command::Bench(a) => bench::run(a),
     };
     if let Err(e) = result {

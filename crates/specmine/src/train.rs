@@ -288,6 +288,7 @@ pub fn run(a: Args) -> Result<()> {
     if let Some(b) = &obs.bar {
         b.finish_and_clear();
     }
+    crate::plots::training_curves(&a.out.join("curves.png"), &st.history)?;
     eprintln!(
         "done: {} epochs, best validation loss {:.4} at epoch {}; weights in {}",
         st.epochs_done,
