@@ -227,7 +227,8 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let x = vector(&mut rng);
         let p = power(&x);
-        let ops: [(&str, Box<dyn Fn(&mut [f32])>); 5] = [
+        type Op = Box<dyn Fn(&mut [f32])>;
+        let ops: [(&str, Op); 5] = [
             ("phase", Box::new(|v| rotate_phase(v, 1.1))),
             ("freq", Box::new(|v| frequency_shift(v, 0.01))),
             ("shift", Box::new(|v| cyclic_shift(v, 17))),

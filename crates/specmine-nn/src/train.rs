@@ -110,7 +110,7 @@ impl TrainConfig {
                 self.label_smoothing
             ));
         }
-        if self.grad_clip_norm.is_some_and(|c| !(c > 0.0)) {
+        if self.grad_clip_norm.is_some_and(|c| c.is_nan() || c <= 0.0) {
             return bad("grad_clip_norm must be > 0".into());
         }
         self.schedule.validate().map_err(TrainError::Config)?;
@@ -153,6 +153,8 @@ pub struct TrainData<'a> {
     pub valid_idx: Vec<usize>,
     /// When set, each epoch trains on fresh examples from this source instead of `train`.
     pub fresh: Option<&'a (dyn Fn(usize) -> Examples + Sync)>,
+    /// What the data is (written to `data.json`; must hold `class_names`).
+    pub info: serde_json::Value,
 }
 
 /// Progress callbacks.
@@ -324,7 +326,6 @@ pub fn train(
     model_cfg: &ModelConfig,
     cfg: &TrainConfig,
     data: &TrainData,
-    data_info: &serde_json::Value,
     device: &Device,
     resume: bool,
     observer: &mut dyn Observer,
@@ -355,7 +356,7 @@ pub fn train(
         std::fs::create_dir_all(dir).map_err(|e| run_err(dir, e.to_string()))?;
         write_json(dir, "model.json", model_cfg)?;
         write_json(dir, "train.json", cfg)?;
-        write_json(dir, "data.json", data_info)?;
+        write_json(dir, "data.json", &data.info)?;
         device.seed(cfg.seed);
         let model = model_cfg.init(&ad)?;
         let optim = cfg.optimizer.build(

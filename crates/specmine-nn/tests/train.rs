@@ -243,13 +243,13 @@ fn a_tiny_model_overfits_a_tiny_set() {
         valid: &ex,
         valid_idx: idx,
         fresh: None,
+        info: serde_json::json!({}),
     };
     let st = train(
         dir.path(),
         &model,
         &cfg,
         &data,
-        &serde_json::json!({}),
         &Device::flex(),
         false,
         &mut Quiet,
@@ -288,6 +288,7 @@ fn resume_reproduces_the_uninterrupted_run_exactly() {
         valid: &ex,
         valid_idx: s.valid.clone(),
         fresh: None,
+        info: serde_json::json!({}),
     };
     let cfg = TrainConfig {
         epochs: 4,
@@ -302,17 +303,7 @@ fn resume_reproduces_the_uninterrupted_run_exactly() {
     };
     let device = Device::flex();
     let a = tempfile::tempdir().unwrap();
-    let full = train(
-        a.path(),
-        &model,
-        &cfg,
-        &data,
-        &serde_json::json!({}),
-        &device,
-        false,
-        &mut Quiet,
-    )
-    .unwrap();
+    let full = train(a.path(), &model, &cfg, &data, &device, false, &mut Quiet).unwrap();
     let b = tempfile::tempdir().unwrap();
     // The same run, stopped after its second epoch as a kill would stop it.
     struct StopAfter(usize);
@@ -329,24 +320,13 @@ fn resume_reproduces_the_uninterrupted_run_exactly() {
         &model,
         &cfg,
         &data,
-        &serde_json::json!({}),
         &device,
         false,
         &mut StopAfter(2),
     )
     .unwrap();
     assert_eq!(part.epochs_done, 2);
-    let resumed = train(
-        b.path(),
-        &model,
-        &cfg,
-        &data,
-        &serde_json::json!({}),
-        &device,
-        true,
-        &mut Quiet,
-    )
-    .unwrap();
+    let resumed = train(b.path(), &model, &cfg, &data, &device, true, &mut Quiet).unwrap();
     assert_eq!(resumed.history.len(), 4);
     for (x, y) in full.history.iter().zip(&resumed.history) {
         assert_eq!(
@@ -357,17 +337,7 @@ fn resume_reproduces_the_uninterrupted_run_exactly() {
         );
     }
     // A second fresh start in the same folder is refused.
-    let err = train(
-        b.path(),
-        &model,
-        &cfg,
-        &data,
-        &serde_json::json!({}),
-        &device,
-        false,
-        &mut Quiet,
-    )
-    .unwrap_err();
+    let err = train(b.path(), &model, &cfg, &data, &device, false, &mut Quiet).unwrap_err();
     assert!(err.to_string().contains("--resume"), "{err}");
 }
 

@@ -1,13 +1,12 @@
 //! `specmine bench`: throughput measurements recorded in BENCHMARKS.md.
 
 use anyhow::Result;
-use clap::Subcommand;
-use specmine_dsp::generator::GeneratorConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Distribution;
+use clap::Subcommand;
+use specmine_dsp::generator::GeneratorConfig;
 use std::time::Instant;
-
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -62,12 +61,22 @@ fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
 
 fn random_input(cfg: &specmine_nn::ModelConfig, batch: usize, device: &Device) -> Tensor<4> {
     let i = cfg.input();
-    Tensor::random([batch, i.channels, i.height, i.width], Distribution::Normal(0.0, 1.0), device)
+    Tensor::random(
+        [batch, i.channels, i.height, i.width],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    )
 }
 
 pub fn run(a: Args) -> Result<()> {
     match a.what {
-        What::Train { model, batch, steps, runs, device } => {
+        What::Train {
+            model,
+            batch,
+            steps,
+            runs,
+            device,
+        } => {
             let plain = crate::train::device(&device)?;
             let ad = plain.clone().autodiff();
             let cfg = specmine_nn::preset(&model)?;
@@ -76,7 +85,8 @@ pub fn run(a: Args) -> Result<()> {
             let x = random_input(&cfg, batch, &ad);
             let labels: Vec<u16> = (0..batch).map(|i| (i % cfg.num_classes()) as u16).collect();
             let mut step = |m: specmine_nn::Model| {
-                let loss = specmine_nn::train::smoothed_cross_entropy(m.forward(x.clone()), &labels, 0.0);
+                let loss =
+                    specmine_nn::train::smoothed_cross_entropy(m.forward(x.clone()), &labels, 0.0);
                 let g = GradientsParams::from_grads(loss.backward(), &m);
                 optim.step(1e-3, m, g)
             };
@@ -94,9 +104,17 @@ pub fn run(a: Args) -> Result<()> {
                 rates.push((steps * batch) as f64 / t.elapsed().as_secs_f64());
             }
             let (med, lo, hi) = median(rates);
-            println!("train {model} on {device}: batch {batch}, {} threads: median {med:.0} examples/s (min {lo:.0}, max {hi:.0})", rayon::current_num_threads());
+            println!(
+                "train {model} on {device}: batch {batch}, {} threads: median {med:.0} examples/s (min {lo:.0}, max {hi:.0})",
+                rayon::current_num_threads()
+            );
         }
-        What::Infer { model, batch, runs, device } => {
+        What::Infer {
+            model,
+            batch,
+            runs,
+            device,
+        } => {
             let plain = crate::train::device(&device)?;
             let cfg = specmine_nn::preset(&model)?;
             let m = cfg.init(&plain)?.valid();
@@ -111,7 +129,10 @@ pub fn run(a: Args) -> Result<()> {
                 rates.push((5 * batch) as f64 / t.elapsed().as_secs_f64());
             }
             let (med, lo, hi) = median(rates);
-            println!("infer {model} on {device}: batch {batch}, {} threads: median {med:.0} examples/s (min {lo:.0}, max {hi:.0})", rayon::current_num_threads());
+            println!(
+                "infer {model} on {device}: batch {batch}, {} threads: median {med:.0} examples/s (min {lo:.0}, max {hi:.0})",
+                rayon::current_num_threads()
+            );
         }
         What::Generate {
             preset,

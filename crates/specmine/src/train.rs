@@ -213,6 +213,13 @@ pub fn run(a: Args) -> Result<()> {
         }
     }
     cfg.validate()?;
+    if !a.resume && a.out.join("state.json").exists() {
+        // Fail before loading data; train() checks this too.
+        bail!(
+            "run folder {}: holds a run already; pass --resume to continue it or choose another folder",
+            a.out.display()
+        );
+    }
     let gen_cfg = generator(&a)?;
     let (all, info): (Examples, serde_json::Value) = match &a.data {
         Some(p) => {
@@ -262,6 +269,7 @@ pub fn run(a: Args) -> Result<()> {
         valid_idx: snr_filter(&all, &split.valid, lo, hi),
         fresh: (a.fresh && a.data.is_none())
             .then_some(&fresh_fn as &(dyn Fn(usize) -> Examples + Sync)),
+        info,
     };
     if data.train_idx.is_empty() || data.valid_idx.is_empty() {
         bail!("no training or validation examples left after the SNR filter");
@@ -282,9 +290,7 @@ pub fn run(a: Args) -> Result<()> {
         bar,
         epochs: cfg.epochs,
     };
-    let st = train(
-        &a.out, &model_cfg, &cfg, &data, &info, &dev, a.resume, &mut obs,
-    )?;
+    let st = train(&a.out, &model_cfg, &cfg, &data, &dev, a.resume, &mut obs)?;
     if let Some(b) = &obs.bar {
         b.finish_and_clear();
     }

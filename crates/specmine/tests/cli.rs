@@ -63,3 +63,110 @@ fn bad_generate_arguments_are_clear_errors() {
     }
     assert!(!std::path::Path::new(o).exists());
 }
+
+#[test]
+fn train_then_eval_writes_a_run_and_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.h5");
+    let run = dir.path().join("run");
+    let out = dir.path().join("eval");
+    let r = specmine(&[
+        "generate",
+        "--per-class-snr",
+        "4",
+        "--snr-min",
+        "10",
+        "--snr-max",
+        "12",
+        "-o",
+        data.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let r = specmine(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--valid-frac",
+        "0.25",
+        "-o",
+        run.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let log = String::from_utf8_lossy(&r.stderr);
+    assert!(log.contains("epoch   1/1"), "{log}");
+    for f in [
+        "model.json",
+        "train.json",
+        "best.bpk",
+        "metrics.csv",
+        "curves.png",
+    ] {
+        assert!(run.join(f).exists(), "{f}");
+    }
+    let r = specmine(&[
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        run.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--exclude-classes",
+        "AM-SSB",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["class_names"].as_array().unwrap().len(), 11);
+    assert_eq!(report["overall"]["count"], 10 * 2 * 4);
+    assert_eq!(report["per_snr"].as_array().unwrap().len(), 2);
+    for f in [
+        "accuracy_vs_snr.png",
+        "confusion_all.png",
+        "confusion_high_snr.png",
+    ] {
+        assert!(
+            std::fs::read(out.join(f)).unwrap().starts_with(b"\x89PNG"),
+            "{f}"
+        );
+    }
+    // Errors name the problem.
+    let r = specmine(&[
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        run.to_str().unwrap(),
+        "--exclude-classes",
+        "FOO",
+    ]);
+    assert!(String::from_utf8_lossy(&r.stderr).contains("FOO"));
+    let r = specmine(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "-o",
+        run.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&r.stderr).contains("--resume"));
+    let r = specmine(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "oshea_resnet",
+        "-o",
+        dir.path().join("r2").to_str().unwrap(),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("1024-sample"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+}
