@@ -295,20 +295,23 @@ pub fn load_model(cfg: &ModelConfig, path: &Path, device: &Device) -> Result<Mod
     let dir = path.parent().unwrap_or(Path::new("."));
     let bytes =
         std::fs::read(path).map_err(|e| run_err(dir, format!("{}: {e}", path.display())))?;
-    let mut model = cfg.init(device)?;
+    load_model_bytes(cfg, bytes, device)
+        .map_err(|e| run_err(dir, format!("{}: {e}", path.display())))
+}
+
+/// Build `cfg` on `device` and load weights from burnpack bytes.
+pub fn load_model_bytes(
+    cfg: &ModelConfig,
+    bytes: Vec<u8>,
+    device: &Device,
+) -> Result<Model, String> {
+    let mut model = cfg.init(device).map_err(|e| e.to_string())?;
     let mut store = BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(bytes)));
-    let r = model
-        .load_from(&mut store)
-        .map_err(|e| run_err(dir, format!("{}: {e}", path.display())))?;
+    let r = model.load_from(&mut store).map_err(|e| e.to_string())?;
     if !r.missing.is_empty() || !r.errors.is_empty() {
-        return Err(run_err(
-            dir,
-            format!(
-                "{}: weights do not fit model.json (missing {:?}, errors {:?})",
-                path.display(),
-                r.missing,
-                r.errors
-            ),
+        return Err(format!(
+            "weights do not fit the model config (missing {:?}, errors {:?})",
+            r.missing, r.errors
         ));
     }
     Ok(model)

@@ -9,9 +9,9 @@ pub struct Args {
     /// Data file: RadioML 2016 pickle or HDF5 (RadioML 2018 layout / specmine's own).
     #[arg(long)]
     pub data: PathBuf,
-    /// Run folder (from `specmine train`).
+    /// Run folder (from `specmine train`); without it, the model shipped with specmine.
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Which weights of the run: best or last.
     #[arg(long, default_value = "best")]
     pub weights: String,
@@ -29,18 +29,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let dev = crate::train::device(&a.device)?;
-    let model_cfg = specmine_nn::train::run_model_config(&a.model)?;
-    let info: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(a.model.join("data.json"))
-            .with_context(|| format!("{}: not a run folder", a.model.display()))?,
-    )?;
-    let model_classes: Vec<String> = serde_json::from_value(info["class_names"].clone())
-        .context("data.json has no class_names")?;
-    let weights = match a.weights.as_str() {
-        "best" | "last" => a.model.join(format!("{}.bpk", a.weights)),
-        w => bail!("--weights {w}: expected best or last"),
-    };
-    let model = specmine_nn::train::load_model(&model_cfg, &weights, &dev)?;
+    let loaded = crate::shipped::load(a.model.as_deref(), &a.weights, &dev)?;
+    let (model_cfg, model_classes, model) = (&loaded.config, &loaded.classes, &loaded.model);
     let ex = specmine_data::dataset::load(&a.data)?;
     if ex.vector_len != model_cfg.input().width {
         bail!(
@@ -78,11 +68,7 @@ pub fn run(a: Args) -> Result<()> {
         std::io::Write::write_all(f, json.as_bytes())
     })?;
     let curve: Vec<(f32, f64)> = r.per_snr.iter().map(|s| (s.snr_db, s.accuracy)).collect();
-    let name = a
-        .model
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model".into());
+    let name = loaded.name.clone();
     crate::plots::accuracy_vs_snr(
         &a.out.join("accuracy_vs_snr.png"),
         "accuracy vs SNR",
@@ -107,7 +93,7 @@ pub fn run(a: Args) -> Result<()> {
         "{}: {} examples, model {}",
         a.data.display(),
         ex.len(),
-        a.model.display()
+        loaded.name
     );
     if !a.exclude_classes.is_empty() {
         println!("excluding {}", a.exclude_classes.join(", "));

@@ -7,6 +7,7 @@ mod inspect;
 mod models;
 mod plot;
 mod plots;
+mod shipped;
 mod train;
 
 use clap::{Parser, Subcommand};

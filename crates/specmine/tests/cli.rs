@@ -170,3 +170,45 @@ fn train_then_eval_writes_a_run_and_a_report() {
         String::from_utf8_lossy(&r.stderr)
     );
 }
+
+#[test]
+fn eval_without_a_model_uses_the_shipped_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.h5");
+    let out = dir.path().join("eval");
+    let r = specmine(&[
+        "generate",
+        "--per-class-snr",
+        "3",
+        "--snr-min",
+        "16",
+        "--snr-max",
+        "18",
+        "--snr-convention",
+        "radioml",
+        "-o",
+        data.to_str().unwrap(),
+    ]);
+    assert!(r.status.success());
+    let r = specmine(&[
+        "eval",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        r.status.success() && stdout.contains("(shipped)"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    // High-SNR generator data is easy for the shipped model (AM-SSB included here).
+    assert!(
+        report["overall"]["accuracy"].as_f64().unwrap() > 0.7,
+        "{}",
+        report["overall"]
+    );
+}
