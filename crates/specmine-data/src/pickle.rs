@@ -86,15 +86,18 @@ impl<'a> Machine<'a> {
         Ok(b.iter().rev().fold(0u64, |acc, v| (acc << 8) | *v as u64))
     }
 
-    fn line(&mut self) -> Result<&'a str, PickleError> {
+    fn line_bytes(&mut self) -> Result<&'a [u8], PickleError> {
         let rest = &self.data[self.pos..];
         let Some(end) = rest.iter().position(|b| *b == b'\n') else {
             return self.err("truncated: unterminated text line");
         };
-        let s =
-            std::str::from_utf8(&rest[..end]).or_else(|_| self.err("text line is not UTF-8"))?;
         self.pos += end + 1;
-        Ok(s)
+        Ok(&rest[..end])
+    }
+
+    fn line(&mut self) -> Result<&'a str, PickleError> {
+        let b = self.line_bytes()?;
+        std::str::from_utf8(b).or_else(|_| self.err("text line is not UTF-8"))
     }
 
     fn pop(&mut self) -> Result<Value, PickleError> {
@@ -214,7 +217,9 @@ impl<'a> Machine<'a> {
                     self.push(Value::Str(s))?
                 }
                 b'V' => {
-                    let s = unescape_raw_unicode(self.line()?);
+                    // raw-unicode-escape: bytes are latin-1 characters, others \uXXXX.
+                    let latin1: String = self.line_bytes()?.iter().map(|b| *b as char).collect();
+                    let s = unescape_raw_unicode(&latin1);
                     self.push(Value::Str(s))?
                 }
                 b'U' | b'T' => {
@@ -425,8 +430,10 @@ impl<'a> Machine<'a> {
                     problem: "array shape is not integers".into(),
                 })?;
                 let (code, order) = dt.borrow().clone();
+                // numpy passes the memory order last: 'F' for Fortran-ordered arrays.
+                let fortran = matches!(args.get(3), Some(Value::Str(o)) if o == "F");
                 let arr =
-                    decode_array(shape, &code, order, buf, false).map_err(|p| PickleError {
+                    decode_array(shape, &code, order, buf, fortran).map_err(|p| PickleError {
                         offset: self.pos,
                         problem: p,
                     })?;
@@ -651,9 +658,9 @@ fn unescape_raw_unicode(s: &str) -> String {
     let mut out = String::new();
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\\' && matches!(chars.peek(), Some('u')) {
-            chars.next();
-            let hex: String = chars.by_ref().take(4).collect();
+        if c == '\\' && matches!(chars.peek(), Some('u' | 'U')) {
+            let width = if chars.next() == Some('U') { 8 } else { 4 };
+            let hex: String = chars.by_ref().take(width).collect();
             if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
                 out.push(ch);
                 continue;
