@@ -110,13 +110,7 @@ mod tests {
 
     fn hann_spectrum(x: &[C32]) -> Vec<f64> {
         let n = x.len();
-        let mut b: Vec<C32> = x
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                v * (0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos())
-            })
-            .collect();
+        let mut b: Vec<C32> = crate::util::hann(x);
         FftPlanner::new().plan_fft_forward(n).process(&mut b);
         b.iter().map(|c| c.norm_sqr() as f64).collect()
     }

@@ -342,13 +342,7 @@ mod tests {
             let x = modulate(m, 16384, &cfg, &mut rng).unwrap();
             // Hann window: the rectangular window's leakage would hide a -30 dB sideband.
             let n = x.len();
-            let mut spec: Vec<C32> = x
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    v * (0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos())
-                })
-                .collect();
+            let mut spec: Vec<C32> = crate::util::hann(&x);
             rustfft::FftPlanner::new()
                 .plan_fft_forward(n)
                 .process(&mut spec);

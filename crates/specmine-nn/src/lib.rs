@@ -13,6 +13,7 @@ pub mod oshea;
 pub mod params;
 pub mod registry;
 pub mod resnet;
+pub mod study;
 pub mod train;
 
 pub use config::{ConfigError, ResNetConfig};

@@ -4,6 +4,7 @@
 //! (what the data was), `metrics.csv`/`metrics.json` (one row per epoch), `last.bpk` +
 //! `optim.bin` + `state.json` (the resumable checkpoint; `state.json` is written last, so a
 //! run killed mid-save resumes from the previous epoch) and `best.bpk` (lowest validation loss).
+//! An `init.bpk` placed in a new run folder gives the initial weights.
 //! Every file is written to a temporary file and renamed. Randomness is derived from
 //! `(seed, epoch)` (shuffling, augmentation, dropout), so a resumed run continues exactly.
 
@@ -361,7 +362,14 @@ pub fn train(
         write_json(dir, "train.json", cfg)?;
         write_json(dir, "data.json", &data.info)?;
         device.seed(cfg.seed);
-        let model = model_cfg.init(&ad)?;
+        // A new run starts from `init.bpk` when the folder holds one (e.g. a deep net grown
+        // from a trained shallow one), else from the configured initialisation.
+        let init = dir.join("init.bpk");
+        let model = if init.exists() {
+            load_model(model_cfg, &init, &ad)?
+        } else {
+            model_cfg.init(&ad)?
+        };
         let optim = cfg.optimizer.build(
             &model,
             cfg.weight_decay,

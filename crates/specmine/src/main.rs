@@ -8,6 +8,7 @@ mod models;
 mod plot;
 mod plots;
 mod shipped;
+mod study;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,8 @@ enum Command {
     Train(train::Args),
     /// Evaluate a trained run on a data file: accuracy per SNR and class, confusion matrices.
     Eval(eval::Args),
+    /// Experiments: `study degradation` shows the degradation problem and its residual fix.
+    Study(study::Args),
     /// Figures from runs and reports (accuracy vs SNR of several runs, training curves).
     Plot(plot::Args),
     /// Measure throughput (examples/s) of the generator.
@@ -52,6 +55,7 @@ fn main() {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Plot(a) => plot::run(a),
+        Command::Study(a) => study::run(a),
         Command::Bench(a) => bench::run(a),
     };
     if let Err(e) = result {

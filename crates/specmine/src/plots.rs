@@ -25,6 +25,18 @@ pub fn accuracy_vs_snr(
     title: &str,
     series: &[(String, Vec<(f32, f64)>)],
 ) -> Result<()> {
+    lines(path, title, "SNR (dB)", "accuracy", 1.0, series)
+}
+
+/// Lines `(label, points)` on one chart with the y axis on `[0, y_max]`.
+pub fn lines(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    y_max: f64,
+    series: &[(String, Vec<(f32, f64)>)],
+) -> Result<()> {
     fonts();
     let e = draw_err(path);
     let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
@@ -39,12 +51,12 @@ pub fn accuracy_vs_snr(
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(55)
-        .build_cartesian_2d(lo..hi, 0.0f64..1.0)
+        .build_cartesian_2d(lo..hi, 0.0f64..y_max)
         .map_err(&e)?;
     chart
         .configure_mesh()
-        .x_desc("SNR (dB)")
-        .y_desc("accuracy")
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .label_style(("sans-serif", 16))
         .draw()
         .map_err(&e)?;

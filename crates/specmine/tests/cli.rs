@@ -212,3 +212,60 @@ fn eval_without_a_model_uses_the_shipped_one() {
         report["overall"]
     );
 }
+
+#[test]
+fn degradation_study_writes_every_file_on_a_tiny_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("study");
+    let r = specmine(&[
+        "study",
+        "degradation",
+        "--epochs",
+        "1",
+        "--per-class-snr",
+        "4",
+        "--deep",
+        "2",
+        "--widths",
+        "4,4,8",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    for f in [
+        "summary.md",
+        "summary.json",
+        "training_error.png",
+        "validation_error.png",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let arms: Vec<&str> = s["summary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["arm"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        arms,
+        [
+            "plain-8",
+            "plain-14",
+            "plain-14-grown",
+            "residual-8",
+            "residual-14",
+            "residual-14-grown"
+        ]
+    );
+    for arm in ["plain-8-seed0", "residual-14-grown-seed0"] {
+        assert!(
+            out.join("arms").join(arm).join("model.json").exists(),
+            "{arm}"
+        );
+    }
+    assert!(out.join("arms/plain-14-grown-seed0/init.bpk").exists());
+    let again = specmine(&["study", "degradation", "-o", out.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("finished study"));
+}
