@@ -3,14 +3,18 @@
 //! [`radioml`] reads RadioML 2016 pickles through a safe pickle interpreter ([`pickle`]).
 //! [`h5`] reads and writes the RadioML 2018.01A HDF5 layout (`X` float32 `[N, L, 2]`, `Y` int64
 //! one-hot `[N, C]`, `Z` int64 SNR `[N, 1]`), which is also specmine's own data-set format.
+//! [`sigmf`] reads and writes SigMF recordings and archives, [`numpy`] `.npy`/`.npz` arrays;
+//! [`dataset`] opens any of them by content.
 //! Every error names the file and what was wrong; writes go to a temporary file that is renamed
 //! into place, so an interrupted run never leaves a half-written file under the user's name.
 
 pub mod atomic;
 pub mod dataset;
 pub mod h5;
+pub mod numpy;
 pub mod pickle;
 pub mod radioml;
+pub mod sigmf;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,10 @@
+//! SigMF .sigmf tar archives read as labelled examples.
+//! The reader takes a path (it streams from disk), so each input is written to a file first.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let path = std::env::temp_dir().join(format!("specmine-fuzz-{}.sigmf", std::process::id()));
+    std::fs::write(&path, data).expect("temp file");
+    let _ = specmine_data::dataset::load_with_len(&path, 16);
+});
