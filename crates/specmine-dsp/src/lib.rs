@@ -16,12 +16,15 @@
 
 pub mod augment;
 pub mod channel;
+pub mod channelize;
 pub mod classes;
 pub mod constellation;
+pub mod detect;
 pub mod generator;
 pub mod message;
 pub mod modulate;
 pub mod pulse;
+pub mod scene;
 pub mod util;
 
 pub use classes::{ClassSet, Modulation, UnknownClass};

@@ -113,6 +113,25 @@ pub fn predict(
     out
 }
 
+/// Log-probabilities (log-softmax of the logits) of each example of `idx`, `[idx.len(), C]`
+/// row-major (validation mode, batched).
+pub fn predict_log_probs(
+    model: &Model,
+    ex: &Examples,
+    idx: &[usize],
+    batch: usize,
+    device: &Device,
+) -> Vec<f32> {
+    let m = model.valid();
+    let mut out = Vec::new();
+    for chunk in idx.chunks(batch.max(1)) {
+        let b = make_batch(ex, chunk, None, device);
+        let lp = burn::tensor::activation::log_softmax(m.forward(b.x), 1);
+        out.extend(lp.into_data().try_to_vec::<f32>().expect("f32 log-probs"));
+    }
+    out
+}
+
 /// Build the report from true labels (model indices), predictions and SNRs.
 pub fn report(
     class_names: &[String],
@@ -136,7 +155,8 @@ pub fn report(
             count: n,
         }
     };
-    let mut snr_set: Vec<f32> = snrs.to_vec();
+    // Examples without a known SNR (NaN: e.g. a NumPy file without Z) count only overall.
+    let mut snr_set: Vec<f32> = snrs.iter().copied().filter(|s| s.is_finite()).collect();
     snr_set.sort_by(f32::total_cmp);
     snr_set.dedup();
     let mut confusion_all = vec![vec![0usize; c]; c];
@@ -146,6 +166,9 @@ pub fn report(
         confusion_all[truth[i]][pred[i]] += 1;
         if snrs[i] >= HIGH_SNR_DB {
             confusion_high[truth[i]][pred[i]] += 1;
+        }
+        if !snrs[i].is_finite() {
+            continue;
         }
         let e = cells
             .entry((truth[i], (snrs[i] * 1000.0).round() as i64))

@@ -1,9 +1,11 @@
 //! `specmine`: train residual networks to recognise radio modulations and mine recordings.
 
 mod bench;
+mod convert;
 mod eval;
 mod generate;
 mod inspect;
+mod mine;
 mod models;
 mod plot;
 mod plots;
@@ -32,6 +34,12 @@ enum Command {
     Generate(generate::Args),
     /// Print what a data file holds: classes, SNRs, counts, shapes.
     Inspect(inspect::Args),
+    /// Convert labelled data between formats (RadioML pickle, HDF5, NumPy .npz, SigMF).
+    Convert(convert::Args),
+    /// Generate a wideband SigMF recording of several signals with ground-truth annotations.
+    Scene(mine::SceneArgs),
+    /// Find, cut out, classify and annotate every signal of a SigMF recording.
+    Mine(mine::MineArgs),
     /// List the model zoo: name, family, input, parameters, forward MFLOPs per example.
     Models(models::Args),
     /// Train a modulation classifier (generator or data file).
@@ -42,7 +50,7 @@ enum Command {
     Study(study::Args),
     /// Figures from runs and reports (accuracy vs SNR of several runs, training curves).
     Plot(plot::Args),
-    /// Measure throughput (examples/s) of the generator.
+    /// Measure throughput: generator, training and inference examples/s.
     Bench(bench::Args),
 }
 
@@ -51,6 +59,9 @@ fn main() {
     let result = match cli.command {
         Command::Generate(a) => generate::run(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::Convert(a) => convert::run(a),
+        Command::Scene(a) => mine::run_scene(a),
+        Command::Mine(a) => mine::run_mine(a),
         Command::Models(a) => models::run(a),
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),

@@ -222,3 +222,92 @@ pub fn training_curves(path: &Path, history: &[specmine_nn::train::EpochMetrics]
     root.present().map_err(&e)?;
     Ok(())
 }
+
+/// Spectrogram of a recording (`px`: `[h][w]` row-major dB over the noise floor, time down,
+/// frequency across) with each mined detection drawn as a labelled box.
+#[allow(clippy::too_many_arguments)]
+pub fn spectrogram(
+    path: &Path,
+    px: &[f32],
+    w: usize,
+    h: usize,
+    sample_rate_hz: f64,
+    center_hz: f64,
+    samples: u64,
+    found: &[crate::mine::Found],
+) -> Result<()> {
+    fonts();
+    let e = draw_err(path);
+    let (left, top, bottom) = (70u32, 40u32, 40u32);
+    let size = (left + w as u32 + 20, top + h as u32 + bottom);
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(&e)?;
+    root.draw(&Text::new(
+        format!(
+            "{} detections, {:.3} s at {:.2} MS/s, centre {:.3} MHz (colour: dB over floor, 0-30)",
+            found.len(),
+            samples as f64 / sample_rate_hz,
+            sample_rate_hz / 1e6,
+            center_hz / 1e6
+        ),
+        (left as i32, 12),
+        ("sans-serif", 16),
+    ))
+    .map_err(&e)?;
+    // Colour map: dark blue (floor) through green and yellow to red (30 dB over).
+    let colour = |db: f32| {
+        let t = (db / 30.0).clamp(0.0, 1.0) as f64;
+        HSLColor(0.66 * (1.0 - t), 0.9, 0.12 + 0.45 * t.sqrt())
+    };
+    for y in 0..h {
+        for x in 0..w {
+            let v = px[y * w + x];
+            let c = if v == f32::MIN {
+                HSLColor(0.66, 0.9, 0.12)
+            } else {
+                colour(v)
+            };
+            root.draw_pixel((left as i32 + x as i32, top as i32 + y as i32), &c)
+                .map_err(&e)?;
+        }
+    }
+    let fx = |f_hz: f64| left as i32 + ((f_hz / sample_rate_hz + 0.5) * w as f64) as i32;
+    let ty = |s: u64| top as i32 + ((s as f64 / samples.max(1) as f64) * h as f64) as i32;
+    for fd in found {
+        let (x0, x1) = (
+            fx(fd.det.freq_lower_hz),
+            fx(fd.det.freq_upper_hz).max(fx(fd.det.freq_lower_hz) + 1),
+        );
+        let (y0, y1) = (
+            ty(fd.det.sample_start),
+            ty(fd.det.sample_start + fd.det.sample_count),
+        );
+        root.draw(&Rectangle::new([(x0, y0), (x1, y1)], WHITE.stroke_width(2)))
+            .map_err(&e)?;
+        root.draw(&Text::new(
+            format!("{} {:.0}%", fd.label, 100.0 * fd.confidence),
+            (x0, (y0 - 14).max(top as i32)),
+            ("sans-serif", 13).into_font().color(&WHITE),
+        ))
+        .map_err(&e)?;
+    }
+    // Axis labels: frequency at the bottom, time on the left.
+    for k in 0..=4 {
+        let f = (k as f64 / 4.0 - 0.5) * sample_rate_hz;
+        root.draw(&Text::new(
+            format!("{:+.2} MHz", f / 1e6),
+            (fx(f) - 30, (top + h as u32 + 8) as i32),
+            ("sans-serif", 13),
+        ))
+        .map_err(&e)?;
+        let s = samples * k / 4;
+        root.draw(&Text::new(
+            format!("{:.1} ms", 1e3 * s as f64 / sample_rate_hz),
+            (4, ty(s) - 6),
+            ("sans-serif", 13),
+        ))
+        .map_err(&e)?;
+    }
+    root.present().map_err(&e)?;
+    Ok(())
+}

@@ -269,3 +269,152 @@ fn degradation_study_writes_every_file_on_a_tiny_budget() {
     let again = specmine(&["study", "degradation", "-o", out.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("finished study"));
 }
+
+#[test]
+fn scene_then_mine_finds_annotates_and_scores_the_signals() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("scene");
+    let r = specmine(&[
+        "scene",
+        base.to_str().unwrap(),
+        "--sample-rate-hz",
+        "2e6",
+        "--duration-s",
+        "0.05",
+        "--signals",
+        "3",
+        "--snr-min-db",
+        "20",
+        "--snr-max-db",
+        "25",
+        "--symbol-rate-min-hz",
+        "50e3",
+        "--symbol-rate-max-hz",
+        "100e3",
+        "--classes",
+        "BPSK,QPSK,8PSK",
+        "--seed",
+        "7",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let meta_path = dir.path().join("scene.sigmf-meta");
+    let original = std::fs::read(&meta_path).unwrap();
+    let truth = specmine_data::sigmf::Recording::open(&meta_path).unwrap();
+    assert_eq!(truth.len(), 100_000);
+    assert_eq!(truth.meta.annotations.len(), 3);
+    let out = dir.path().join("mined");
+    let r = specmine(&[
+        "mine",
+        meta_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--score",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        std::fs::read(&meta_path).unwrap(),
+        original,
+        "the user's meta is untouched"
+    );
+    for f in [
+        "scene.mined.sigmf-meta",
+        "scene.mined.json",
+        "scene.mined.csv",
+        "scene.mined.png",
+        "scene.score.json",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    // The written meta is valid SigMF and reads back, pointing at the original data.
+    let text = std::fs::read_to_string(out.join("scene.mined.sigmf-meta")).unwrap();
+    let mined: specmine_data::sigmf::Meta = serde_json::from_str(&text).unwrap();
+    mined.validate().unwrap();
+    assert_eq!(mined.global.extra["core:dataset"], "scene.sigmf-data");
+    assert!(
+        mined
+            .annotations
+            .iter()
+            .all(|a| a.generator.as_deref() == Some("specmine mine"))
+    );
+    let score: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("scene.score.json")).unwrap())
+            .unwrap();
+    // Three strong signals alone in the band: every one found, nothing else.
+    assert_eq!(
+        score["summary"]["recall_snr_ge_10"], 1.0,
+        "{}",
+        score["summary"]
+    );
+    assert_eq!(score["summary"]["precision"], 1.0, "{}", score["summary"]);
+}
+
+#[test]
+fn mine_refuses_damaged_recordings_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("r");
+    let r = specmine(&[
+        "scene",
+        base.to_str().unwrap(),
+        "--sample-rate-hz",
+        "1e6",
+        "--duration-s",
+        "0.02",
+        "--signals",
+        "1",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let data = dir.path().join("r.sigmf-data");
+    let meta = dir.path().join("r.sigmf-meta");
+    // Truncated in the middle of a sample.
+    let bytes = std::fs::read(&data).unwrap();
+    std::fs::write(&data, &bytes[..bytes.len() - 3]).unwrap();
+    let r = specmine(&["mine", meta.to_str().unwrap(), "--no-plot"]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success() && err.contains("r.sigmf-data"), "{err}");
+    // A meta that is not JSON.
+    std::fs::write(&data, &bytes).unwrap();
+    std::fs::write(&meta, b"{\"global\": ").unwrap();
+    let r = specmine(&["mine", meta.to_str().unwrap(), "--no-plot"]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success() && err.contains("r.sigmf-meta"), "{err}");
+    // A recording that does not exist.
+    let r = specmine(&["mine", dir.path().join("nope.sigmf-meta").to_str().unwrap()]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("nope.sigmf-meta"));
+}
+
+#[test]
+fn convert_moves_data_between_formats_and_inspect_reads_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let h5 = dir.path().join("a.h5");
+    let r = specmine(&[
+        "generate",
+        "--per-class-snr",
+        "2",
+        "--snr-min",
+        "0",
+        "--snr-max",
+        "2",
+        "-o",
+        h5.to_str().unwrap(),
+    ]);
+    assert!(r.status.success());
+    let npz = dir.path().join("a.npz");
+    let sig = dir.path().join("a.sigmf-meta");
+    let back = dir.path().join("b.h5");
+    for (i, o) in [(&h5, &npz), (&npz, &sig), (&sig, &back)] {
+        let r = specmine(&["convert", i.to_str().unwrap(), o.to_str().unwrap()]);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        let r = specmine(&["inspect", o.to_str().unwrap()]);
+        let s = String::from_utf8_lossy(&r.stdout);
+        assert!(r.status.success() && s.contains("QPSK"), "{s}");
+    }
+    let a = specmine_data::dataset::load(&h5).unwrap();
+    let b = specmine_data::dataset::load(&back).unwrap();
+    assert_eq!(a.iq, b.iq);
+    assert_eq!(a.labels, b.labels);
+    assert_eq!(a.snrs_db, b.snrs_db);
+    // The output exists: refused without --force.
+    let r = specmine(&["convert", h5.to_str().unwrap(), npz.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&r.stderr).contains("--force"));
+}

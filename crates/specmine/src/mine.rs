@@ -1,0 +1,672 @@
+//! `specmine scene` (wideband SigMF recordings with ground truth) and `specmine mine`
+//! (detect, channelize, classify and annotate every signal of a recording).
+
+use anyhow::{Context, Result, bail};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use serde_json::json;
+use specmine_data::sigmf::{self, Annotation, Meta, Recording};
+use specmine_dsp::channelize::extract;
+use specmine_dsp::detect::{
+    Detection, DetectorConfig, RegionFinder, Stft, average_frames, noise_floor,
+};
+use specmine_dsp::generator::Examples;
+use specmine_dsp::scene::{BANDWIDTH_PER_BAUD, SceneConfig, synthesize};
+use specmine_dsp::{C32, Modulation};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct SceneArgs {
+    /// Output recording (base name; writes BASE.sigmf-data and BASE.sigmf-meta).
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 10e6)]
+    pub sample_rate_hz: f64,
+    #[arg(long, default_value_t = 0.1)]
+    pub duration_s: f64,
+    /// Centre frequency written to the capture (Hz).
+    #[arg(long, default_value_t = 915e6)]
+    pub center_frequency_hz: f64,
+    #[arg(long, default_value_t = 8)]
+    pub signals: usize,
+    /// Scene SNR range (dB; signal power over the noise in its 1.35 Rs band).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub snr_min_db: f64,
+    #[arg(long, default_value_t = 20.0, allow_hyphen_values = true)]
+    pub snr_max_db: f64,
+    #[arg(long, default_value_t = 50e3)]
+    pub symbol_rate_min_hz: f64,
+    #[arg(long, default_value_t = 400e3)]
+    pub symbol_rate_max_hz: f64,
+    #[arg(long, default_value_t = 5.0)]
+    pub burst_min_ms: f64,
+    #[arg(long, default_value_t = 30.0)]
+    pub burst_max_ms: f64,
+    /// Classes (comma separated); default: the 11 RadioML 2016 classes.
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Vec<Modulation>,
+    /// Shape the noise floor (+-3 dB tilt and ripple).
+    #[arg(long)]
+    pub coloured_noise: bool,
+    /// Continuous tones (annotated with the label `spur`).
+    #[arg(long, default_value_t = 0)]
+    pub spurs: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+pub fn run_scene(a: SceneArgs) -> Result<()> {
+    let mut cfg = SceneConfig {
+        sample_rate_hz: a.sample_rate_hz,
+        duration_s: a.duration_s,
+        n_signals: a.signals,
+        snr_db: (a.snr_min_db, a.snr_max_db),
+        symbol_rate_hz: (a.symbol_rate_min_hz, a.symbol_rate_max_hz),
+        burst_s: (a.burst_min_ms / 1e3, a.burst_max_ms / 1e3),
+        coloured_noise: a.coloured_noise,
+        spurs: a.spurs,
+        ..Default::default()
+    };
+    if !a.classes.is_empty() {
+        cfg.classes = a.classes.clone();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(a.seed);
+    let scene = synthesize(&cfg, &mut rng)?;
+    let fc = a.center_frequency_hz;
+    let mut meta = Meta::new(a.sample_rate_hz, Some(fc));
+    meta.global.description = Some(format!(
+        "specmine scene: {} signals over unit-power noise, seed {}",
+        scene.signals.len(),
+        a.seed
+    ));
+    meta.global
+        .extra
+        .insert("specmine:scene".into(), serde_json::to_value(&cfg)?);
+    for s in &scene.signals {
+        let mut an = Annotation {
+            sample_start: s.sample_start,
+            sample_count: Some(s.sample_count),
+            freq_lower_edge: Some(fc + s.freq_lower_hz()),
+            freq_upper_edge: Some(fc + s.freq_upper_hz()),
+            label: Some(s.class.to_string()),
+            generator: Some("specmine scene".into()),
+            ..Default::default()
+        };
+        an.extra.insert("specmine:snr_db".into(), json!(s.snr_db));
+        an.extra
+            .insert("specmine:symbol_rate_hz".into(), json!(s.symbol_rate_hz));
+        meta.annotations.push(an);
+    }
+    let n = scene.samples.len() as u64;
+    for sp in &scene.spurs {
+        let mut an = Annotation {
+            sample_start: 0,
+            sample_count: Some(n),
+            freq_lower_edge: Some(fc + sp.freq_hz - 1e3),
+            freq_upper_edge: Some(fc + sp.freq_hz + 1e3),
+            label: Some("spur".into()),
+            generator: Some("specmine scene".into()),
+            ..Default::default()
+        };
+        an.extra.insert("specmine:power".into(), json!(sp.power));
+        meta.annotations.insert(0, an);
+    }
+    meta.annotations.sort_by_key(|a| a.sample_start);
+    sigmf::write_recording(&a.out, &scene.samples, &meta)?;
+    let (m, d) = sigmf::paths(&a.out);
+    println!(
+        "wrote {} and {} ({} samples at {} Hz, {} signals)",
+        m.display(),
+        d.display(),
+        n,
+        a.sample_rate_hz,
+        scene.signals.len()
+    );
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub struct MineArgs {
+    /// The recording (.sigmf-meta, .sigmf-data, base name or .sigmf archive).
+    pub recording: PathBuf,
+    /// Run folder of the classifier; without it, the model shipped with specmine.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    #[arg(long, default_value = "best")]
+    pub weights: String,
+    /// Output folder for the annotated meta, summary (JSON, CSV) and spectrogram PNG.
+    /// Default: beside the recording, as BASE.mined.*.
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Write the annotations into the recording's own .sigmf-meta (replacing earlier
+    /// `specmine mine` annotations there).
+    #[arg(long)]
+    pub in_place: bool,
+    #[arg(long, default_value_t = 1024)]
+    pub fft_len: usize,
+    /// Periodograms averaged per detection cell.
+    #[arg(long, default_value_t = 4)]
+    pub average: usize,
+    /// False-alarm probability per time-frequency cell.
+    #[arg(long, default_value_t = 1e-4)]
+    pub pfa: f64,
+    /// Drop detections below this estimated SNR (dB).
+    #[arg(long, default_value_t = 3.0, allow_hyphen_values = true)]
+    pub min_snr_db: f64,
+    /// Windows classified per detection, at most (spread over its duration).
+    #[arg(long, default_value_t = 16)]
+    pub max_windows: usize,
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    #[arg(long, default_value = "flex")]
+    pub device: String,
+    /// Score the detections against the recording's labelled annotations (ground truth of
+    /// `specmine scene`): precision, recall and accuracy by SNR, written to score.json.
+    #[arg(long)]
+    pub score: bool,
+    /// Skip the spectrogram PNG.
+    #[arg(long)]
+    pub no_plot: bool,
+}
+
+/// One mined signal.
+#[derive(Clone, Debug, Serialize)]
+pub struct Found {
+    #[serde(flatten)]
+    pub det: Detection,
+    pub label: String,
+    pub confidence: f32,
+    pub top3: Vec<(String, f32)>,
+    pub windows: usize,
+    /// Symbol rate assumed when resampling (from the equivalent bandwidth).
+    pub symbol_rate_hz: f64,
+}
+
+const IMG_W: usize = 1024;
+const IMG_H: usize = 600;
+
+/// Spectrogram thumbnail: max-pooled dB-over-floor values.
+struct Thumb {
+    rows_total: u64,
+    bins: usize,
+    px: Vec<f32>,
+}
+
+impl Thumb {
+    fn new(rows_total: u64, bins: usize) -> Self {
+        Self {
+            rows_total: rows_total.max(1),
+            bins,
+            px: vec![f32::MIN; IMG_W.min(bins) * IMG_H.min(rows_total.max(1) as usize)],
+        }
+    }
+    fn dims(&self) -> (usize, usize) {
+        (IMG_W.min(self.bins), IMG_H.min(self.rows_total as usize))
+    }
+    fn add(&mut self, row: u64, cells: &[f32], floor: &[f32]) {
+        let (w, h) = self.dims();
+        let y = ((row as u128 * h as u128) / self.rows_total as u128) as usize;
+        for (b, (&c, &f)) in cells.iter().zip(floor).enumerate() {
+            let x = b * w / self.bins;
+            let v = 10.0 * (c / f).max(1e-3).log10();
+            let p = &mut self.px[y.min(h - 1) * w + x];
+            *p = p.max(v);
+        }
+    }
+}
+
+fn detect_stream(
+    rec: &Recording,
+    cfg: &DetectorConfig,
+    thumb: &mut Option<Thumb>,
+) -> Result<(Vec<specmine_dsp::detect::Region>, Vec<f32>)> {
+    let n = cfg.fft_len;
+    let hop = cfg.hop() as u64;
+    let rows_total = rec.len() / hop;
+    if rows_total == 0 {
+        bail!(
+            "{}: {} samples, fewer than one detection cell ({hop})",
+            rec.meta_path.display(),
+            rec.len()
+        );
+    }
+    let stft = Stft::new(n);
+    let mut f = rec.open_data()?;
+    // Floor from up to 512 rows spread over the whole recording (random access).
+    let probe = rows_total.min(512);
+    let mut cells = Vec::with_capacity(probe as usize * n);
+    for i in 0..probe {
+        let row = i * rows_total / probe;
+        let x = rec.read_with(&mut f, row * hop, hop as usize)?;
+        cells.extend(average_frames(&stft.power(&x), n, cfg.average));
+    }
+    let floor = noise_floor(&cells, n, cfg);
+    if floor.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+        bail!(
+            "{}: the noise floor is zero or not finite (silent or corrupt samples)",
+            rec.meta_path.display()
+        );
+    }
+    let mut finder = RegionFinder::new(floor.clone(), cfg);
+    let chunk_rows = 64u64;
+    let pb = crate::progress_bar(rec.len(), "detecting");
+    let mut row = 0u64;
+    let mut regions = vec![];
+    while row < rows_total {
+        let k = chunk_rows.min(rows_total - row);
+        let x = rec.read_with(&mut f, row * hop, (k * hop) as usize)?;
+        if x.iter().any(|v| !(v.re.is_finite() && v.im.is_finite())) {
+            bail!(
+                "{}: non-finite samples (NaN or Inf) near sample {}",
+                rec.data_path().display(),
+                row * hop
+            );
+        }
+        let c = average_frames(&stft.power(&x), n, cfg.average);
+        for (i, r) in c.chunks_exact(n).enumerate() {
+            finder.push_row(r);
+            if let Some(t) = thumb.as_mut() {
+                t.add(row + i as u64, r, &floor);
+            }
+        }
+        regions.extend(finder.take_closed());
+        row += k;
+        pb.inc(k * hop);
+    }
+    pb.finish_and_clear();
+    regions.extend(finder.finish());
+    regions.sort_by_key(|r| (r.row_first, r.bin_lo));
+    Ok((regions, floor))
+}
+
+/// Symbol rate from the equivalent bandwidth of the detection's spectrum: for a raised-cosine
+/// spectrum, (area above the floor) / (peak above the floor) equals the symbol rate.
+fn equivalent_symbol_rate(
+    x: &[C32],
+    stft: &Stft,
+    floor: &[f32],
+    det: &Detection,
+    rate: f64,
+) -> f64 {
+    let n = stft.fft_len();
+    let p = stft.power(&x[..x.len().min(n * 64)]);
+    let frames = p.len() / n;
+    if frames == 0 {
+        return (det.freq_upper_hz - det.freq_lower_hz) / BANDWIDTH_PER_BAUD;
+    }
+    let df = rate / n as f64;
+    let bin = |f: f64| ((f / df + n as f64 / 2.0).round() as i64).clamp(0, n as i64 - 1) as usize;
+    let w = ((det.freq_upper_hz - det.freq_lower_hz) / df * 0.25).ceil() as usize + 2;
+    let lo = bin(det.freq_lower_hz).saturating_sub(w);
+    let hi = (bin(det.freq_upper_hz) + w).min(n - 1);
+    let excess: Vec<f64> = (lo..=hi)
+        .map(|b| {
+            let m = (0..frames).map(|f| p[f * n + b] as f64).sum::<f64>() / frames as f64;
+            (m - floor[b] as f64).max(0.0)
+        })
+        .collect();
+    // Peak from a 3-bin running mean (the periodogram's scatter would bias a raw max).
+    let peak = excess
+        .windows(3)
+        .map(|w| w.iter().sum::<f64>() / 3.0)
+        .fold(0.0, f64::max);
+    let area: f64 = excess.iter().sum();
+    if peak <= 0.0 {
+        return (det.freq_upper_hz - det.freq_lower_hz) / BANDWIDTH_PER_BAUD;
+    }
+    area / peak * df
+}
+
+pub fn run_mine(a: MineArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let rec = Recording::open(&a.recording)?;
+    let rate = rec.sample_rate_hz()?;
+    let fc = rec.meta.center_frequency_hz();
+    let cfg = DetectorConfig {
+        fft_len: a.fft_len,
+        average: a.average,
+        pfa: a.pfa,
+        ..Default::default()
+    };
+    if !(a.fft_len.is_power_of_two() && a.fft_len >= 64) || a.average == 0 {
+        bail!("--fft-len must be a power of two >= 64 and --average >= 1");
+    }
+    if !(a.pfa > 0.0 && a.pfa < 0.5) {
+        bail!("--pfa {}: expected a probability in (0, 0.5)", a.pfa);
+    }
+    let dev = crate::train::device(&a.device)?;
+    let loaded = crate::shipped::load(a.model.as_deref(), &a.weights, &dev)?;
+    let l = loaded.config.input().width;
+    let mut thumb = (!a.no_plot).then(|| Thumb::new(rec.len() / cfg.hop() as u64, cfg.fft_len));
+    let (regions, floor) = detect_stream(&rec, &cfg, &mut thumb)?;
+    let t_detect = t0.elapsed().as_secs_f64();
+    let dets: Vec<Detection> = regions
+        .iter()
+        .map(|r| cfg.detection(r, rate))
+        .filter(|d| d.snr_db >= a.min_snr_db)
+        .collect();
+    // Channelize: each detection to 8 samples per (estimated) symbol, windows of L samples.
+    let stft = Stft::new(cfg.fft_len);
+    let mut f = rec.open_data()?;
+    let mut windows = Examples {
+        vector_len: l,
+        iq: vec![],
+        labels: vec![],
+        snrs_db: vec![],
+        class_names: loaded.classes.clone(),
+    };
+    let mut owner = vec![];
+    let mut rates = vec![];
+    let sps = 8.0;
+    for (k, d) in dets.iter().enumerate() {
+        let x = rec.read_with(&mut f, d.sample_start, d.sample_count as usize)?;
+        let rs = equivalent_symbol_rate(&x, &stft, &floor, d, rate);
+        rates.push(rs);
+        let out_rate = (sps * rs).min(rate);
+        let center = 0.5 * (d.freq_lower_hz + d.freq_upper_hz);
+        // Only as many input samples as the windows need (plus edges).
+        let need_out = l * a.max_windows + 2 * l;
+        let need_in = ((need_out as f64 * rate / out_rate) as usize).min(x.len());
+        let skip = (x.len() - need_in) / 2;
+        let y = extract(&x[skip..skip + need_in], rate, center, out_rate);
+        // Drop the edges (circular effects, ramps), then evenly spread windows.
+        let usable = y.len().saturating_sub(l / 2);
+        let avail = usable.saturating_sub(l / 2) / l;
+        let nw = avail.min(a.max_windows);
+        for w in 0..nw {
+            let s = l / 2 + w * l;
+            windows
+                .iq
+                .extend(y[s..s + l].iter().flat_map(|c| [c.re, c.im]));
+            windows.labels.push(0);
+            windows.snrs_db.push(0.0);
+            owner.push(k);
+        }
+    }
+    let idx: Vec<usize> = (0..windows.labels.len()).collect();
+    let lp =
+        specmine_nn::eval::predict_log_probs(&loaded.model, &windows, &idx, a.batch_size, &dev);
+    let c = loaded.classes.len();
+    let mut found = vec![];
+    for (k, d) in dets.iter().enumerate() {
+        let rows: Vec<usize> = (0..owner.len()).filter(|&i| owner[i] == k).collect();
+        if rows.is_empty() {
+            continue; // too short to hold one window at its rate
+        }
+        let mut mean = vec![0f32; c];
+        for &i in &rows {
+            for j in 0..c {
+                mean[j] += lp[i * c + j] / rows.len() as f32;
+            }
+        }
+        // Confidence: the combined log-probabilities renormalised (softmax).
+        let mx = mean.iter().cloned().fold(f32::MIN, f32::max);
+        let z: f32 = mean.iter().map(|v| (v - mx).exp()).sum();
+        let mut probs: Vec<(String, f32)> = mean
+            .iter()
+            .enumerate()
+            .map(|(j, v)| (loaded.classes[j].clone(), (v - mx).exp() / z))
+            .collect();
+        probs.sort_by(|a, b| b.1.total_cmp(&a.1));
+        found.push(Found {
+            det: d.clone(),
+            label: probs[0].0.clone(),
+            confidence: probs[0].1,
+            top3: probs.into_iter().take(3).collect(),
+            windows: rows.len(),
+            symbol_rate_hz: rates[k],
+        });
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    // Outputs.
+    let (meta_path, _) = sigmf::paths(&a.recording);
+    let base_name = meta_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("recording.sigmf-meta")
+        .trim_end_matches(".sigmf-meta")
+        .to_string();
+    let is_archive = a.recording.extension().is_some_and(|e| e == "sigmf");
+    let out_dir = match &a.out {
+        Some(o) => o.clone(),
+        None => meta_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let mut meta = rec.meta.clone();
+    let mined_meta_path = if a.in_place {
+        if is_archive {
+            bail!("--in-place cannot rewrite a .sigmf archive; use --out");
+        }
+        meta.annotations
+            .retain(|an| an.generator.as_deref() != Some("specmine mine"));
+        meta_path.clone()
+    } else {
+        // A separate meta pointing at the original data file (core:dataset).
+        meta.annotations.clear();
+        let data_name = rec
+            .data_path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        meta.global
+            .extra
+            .insert("core:dataset".into(), json!(data_name));
+        out_dir.join(format!("{base_name}.mined.sigmf-meta"))
+    };
+    for fd in &found {
+        let mut an = Annotation {
+            sample_start: fd.det.sample_start,
+            sample_count: Some(fd.det.sample_count),
+            freq_lower_edge: Some(fc + fd.det.freq_lower_hz),
+            freq_upper_edge: Some(fc + fd.det.freq_upper_hz),
+            label: Some(fd.label.clone()),
+            comment: Some(format!(
+                "{} ({:.0}%), SNR {:.1} dB",
+                fd.label,
+                100.0 * fd.confidence,
+                fd.det.snr_db
+            )),
+            generator: Some("specmine mine".into()),
+            ..Default::default()
+        };
+        an.extra
+            .insert("specmine:confidence".into(), json!(fd.confidence));
+        an.extra
+            .insert("specmine:snr_db".into(), json!(fd.det.snr_db));
+        an.extra.insert("specmine:top3".into(), json!(fd.top3));
+        an.extra
+            .insert("specmine:symbol_rate_hz".into(), json!(fd.symbol_rate_hz));
+        meta.annotations.push(an);
+    }
+    meta.annotations.sort_by_key(|an| an.sample_start);
+    sigmf::write_meta(&mined_meta_path, &meta)?;
+    let summary = json!({
+        "recording": a.recording.display().to_string(),
+        "model": loaded.name,
+        "sample_rate_hz": rate,
+        "center_frequency_hz": fc,
+        "samples": rec.len(),
+        "detector": cfg,
+        "seconds": elapsed,
+        "detect_seconds": t_detect,
+        "samples_per_second": rec.len() as f64 / elapsed,
+        "detections": found,
+    });
+    let json_path = out_dir.join(format!("{base_name}.mined.json"));
+    specmine_data::atomic::write_atomic(&json_path, |f| {
+        std::io::Write::write_all(f, serde_json::to_string_pretty(&summary)?.as_bytes())
+    })?;
+    let csv_path = out_dir.join(format!("{base_name}.mined.csv"));
+    let mut csv = String::from(
+        "sample_start,sample_count,freq_lower_hz,freq_upper_hz,snr_db,label,confidence,top2,top3\n",
+    );
+    for fd in &found {
+        csv += &format!(
+            "{},{},{:.1},{:.1},{:.2},{},{:.4},{},{}\n",
+            fd.det.sample_start,
+            fd.det.sample_count,
+            fc + fd.det.freq_lower_hz,
+            fc + fd.det.freq_upper_hz,
+            fd.det.snr_db,
+            fd.label,
+            fd.confidence,
+            fd.top3.get(1).map(|t| t.0.as_str()).unwrap_or(""),
+            fd.top3.get(2).map(|t| t.0.as_str()).unwrap_or(""),
+        );
+    }
+    specmine_data::atomic::write_atomic(&csv_path, |f| {
+        std::io::Write::write_all(f, csv.as_bytes())
+    })?;
+    if let Some(t) = &thumb {
+        let png = out_dir.join(format!("{base_name}.mined.png"));
+        let (w, h) = t.dims();
+        crate::plots::spectrogram(&png, &t.px, w, h, rate, fc, rec.len(), &found)?;
+    }
+    eprintln!(
+        "{} samples in {:.2} s ({:.1} MS/s; detection {:.2} s): {} detections, annotations in {}",
+        rec.len(),
+        elapsed,
+        rec.len() as f64 / elapsed / 1e6,
+        t_detect,
+        found.len(),
+        mined_meta_path.display()
+    );
+    for fd in &found {
+        println!(
+            "{:>10} +{:<9} {:>14.0} .. {:<14.0} Hz  SNR {:>5.1} dB  {:<8} {:.2}",
+            fd.det.sample_start,
+            fd.det.sample_count,
+            fc + fd.det.freq_lower_hz,
+            fc + fd.det.freq_upper_hz,
+            fd.det.snr_db,
+            fd.label,
+            fd.confidence
+        );
+    }
+    if a.score {
+        let s = score(&rec.meta, &found, fc);
+        let p = out_dir.join(format!("{base_name}.score.json"));
+        specmine_data::atomic::write_atomic(&p, |f| {
+            std::io::Write::write_all(f, serde_json::to_string_pretty(&s)?.as_bytes())
+        })?;
+        println!("{}", serde_json::to_string(&s["summary"])?);
+    }
+    Ok(())
+}
+
+/// Time-frequency intersection over union of two boxes (samples x Hz).
+pub fn iou(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> f64 {
+    let it = (a.1.min(b.1) - a.0.max(b.0)).max(0.0);
+    let iff = (a.3.min(b.3) - a.2.max(b.2)).max(0.0);
+    let inter = it * iff;
+    let area = |x: (f64, f64, f64, f64)| (x.1 - x.0) * (x.3 - x.2);
+    inter / (area(a) + area(b) - inter).max(1e-300)
+}
+
+/// Precision, recall and accuracy of `found` against the labelled annotations of `truth`
+/// (greedy one-to-one matching at IoU >= 0.5, best IoU first), by truth SNR bands.
+pub fn score(truth: &Meta, found: &[Found], fc: f64) -> serde_json::Value {
+    let tboxes: Vec<(f64, f64, f64, f64, String, f64)> = truth
+        .annotations
+        .iter()
+        .filter(|an| an.generator.as_deref() != Some("specmine mine"))
+        .filter_map(|an| {
+            Some((
+                an.sample_start as f64,
+                (an.sample_start + an.sample_count?) as f64,
+                an.freq_lower_edge? - fc,
+                an.freq_upper_edge? - fc,
+                an.label.clone()?,
+                an.extra
+                    .get("specmine:snr_db")
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(f64::NAN),
+            ))
+        })
+        .collect();
+    let dboxes: Vec<(f64, f64, f64, f64)> = found
+        .iter()
+        .map(|f| {
+            (
+                f.det.sample_start as f64,
+                (f.det.sample_start + f.det.sample_count) as f64,
+                f.det.freq_lower_hz,
+                f.det.freq_upper_hz,
+            )
+        })
+        .collect();
+    let mut pairs = vec![];
+    for (i, t) in tboxes.iter().enumerate() {
+        for (j, d) in dboxes.iter().enumerate() {
+            let v = iou((t.0, t.1, t.2, t.3), *d);
+            if v >= 0.5 {
+                pairs.push((v, i, j));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut tm = vec![None; tboxes.len()];
+    let mut dm = vec![None; dboxes.len()];
+    for (v, i, j) in pairs {
+        if tm[i].is_none() && dm[j].is_none() {
+            tm[i] = Some((j, v));
+            dm[j] = Some(i);
+        }
+    }
+    // A detection overlapping a spur (any IoU) is not a false alarm of the miner's signals.
+    let is_spur = |j: usize| {
+        tboxes
+            .iter()
+            .any(|t| t.4 == "spur" && iou((t.0, t.1, t.2, t.3), dboxes[j]) > 0.0)
+    };
+    let bands: [(f64, f64); 4] = [(-100.0, 5.0), (5.0, 10.0), (10.0, 15.0), (15.0, 100.0)];
+    let mut by_band = vec![];
+    for (lo, hi) in bands {
+        let ts: Vec<usize> = (0..tboxes.len())
+            .filter(|&i| tboxes[i].4 != "spur" && tboxes[i].5 >= lo && tboxes[i].5 < hi)
+            .collect();
+        let hit: Vec<usize> = ts.iter().copied().filter(|&i| tm[i].is_some()).collect();
+        let correct = hit
+            .iter()
+            .filter(|&&i| found[tm[i].expect("matched").0].label == tboxes[i].4)
+            .count();
+        by_band.push(json!({
+            "snr_db": [lo, hi], "signals": ts.len(), "detected": hit.len(),
+            "recall": hit.len() as f64 / ts.len().max(1) as f64,
+            "classified_correctly": correct,
+            "accuracy_on_matched": correct as f64 / hit.len().max(1) as f64,
+        }));
+    }
+    let hi_t: Vec<usize> = (0..tboxes.len())
+        .filter(|&i| tboxes[i].4 != "spur" && tboxes[i].5 >= 10.0)
+        .collect();
+    let hi_hit = hi_t.iter().filter(|&&i| tm[i].is_some()).count();
+    let real_dets: Vec<usize> = (0..dboxes.len()).filter(|&j| !is_spur(j)).collect();
+    let tp = real_dets.iter().filter(|&&j| dm[j].is_some()).count();
+    let matches: Vec<serde_json::Value> = (0..tboxes.len())
+        .map(|i| {
+            json!({
+                "truth": tboxes[i].4, "snr_db": tboxes[i].5,
+                "detected": tm[i].map(|(j, _)| found[j].label.clone()),
+                "iou": tm[i].map(|(_, v)| v),
+                "confidence": tm[i].map(|(j, _)| found[j].confidence),
+            })
+        })
+        .collect();
+    json!({
+        "summary": {
+            "signals": tboxes.iter().filter(|t| t.4 != "spur").count(),
+            "detections": real_dets.len(),
+            "true_positives": tp,
+            "precision": tp as f64 / real_dets.len().max(1) as f64,
+            "recall_snr_ge_10": hi_hit as f64 / hi_t.len().max(1) as f64,
+            "signals_snr_ge_10": hi_t.len(),
+        },
+        "by_snr": by_band,
+        "signals": matches,
+    })
+}
