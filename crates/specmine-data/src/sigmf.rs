@@ -489,7 +489,7 @@ impl Recording {
         data.offset += skip;
         data.len -= skip;
         let sb = datatype.sample_bytes() as u64;
-        if data.len % sb != 0 {
+        if !data.len.is_multiple_of(sb) {
             return Err(DataError::invalid(
                 &data.path,
                 format!(

@@ -32,6 +32,11 @@ pub struct DetectorConfig {
     pub gap_cells: usize,
     /// Regions smaller than this many cells are dropped (isolated false alarms).
     pub min_cells: usize,
+    /// After detection, regions sharing at least half of the narrower one's band and at most
+    /// this many rows apart are one signal (a low-SNR signal's cells dip under the threshold;
+    /// speech pauses break analog signals) and are merged; so are regions overlapping in time
+    /// whose bands touch (within `gap_cells` bins).
+    pub merge_gap_rows: usize,
 }
 
 impl Default for DetectorConfig {
@@ -44,6 +49,7 @@ impl Default for DetectorConfig {
             floor_smooth_bins: 9,
             gap_cells: 1,
             min_cells: 4,
+            merge_gap_rows: 6,
         }
     }
 }
@@ -312,6 +318,49 @@ impl RegionFinder {
     }
 }
 
+/// Merge fragments of one signal (see [`DetectorConfig::merge_gap_rows`]); the result is
+/// sorted by start row, then lower bin.
+pub fn merge_regions(mut regions: Vec<Region>, cfg: &DetectorConfig) -> Vec<Region> {
+    let rows = cfg.merge_gap_rows as u64;
+    let g = cfg.gap_cells;
+    let joins = |a: &Region, b: &Region| {
+        let f_ov = (a.bin_hi.min(b.bin_hi) + 1).saturating_sub(a.bin_lo.max(b.bin_lo));
+        let narrow = (a.bin_hi - a.bin_lo + 1).min(b.bin_hi - b.bin_lo + 1);
+        let t_gap = if a.row_last < b.row_first {
+            b.row_first - a.row_last - 1
+        } else if b.row_last < a.row_first {
+            a.row_first - b.row_last - 1
+        } else {
+            0
+        };
+        let t_overlap = a.row_first <= b.row_last && b.row_first <= a.row_last;
+        let f_touch = a.bin_lo <= b.bin_hi + g + 1 && b.bin_lo <= a.bin_hi + g + 1;
+        (2 * f_ov >= narrow && t_gap <= rows) || (t_overlap && f_touch)
+    };
+    let mut merged = true;
+    while merged {
+        merged = false;
+        'outer: for i in 0..regions.len() {
+            for j in i + 1..regions.len() {
+                if joins(&regions[i], &regions[j]) {
+                    let b = regions.swap_remove(j);
+                    let a = &mut regions[i];
+                    a.row_first = a.row_first.min(b.row_first);
+                    a.row_last = a.row_last.max(b.row_last);
+                    a.bin_lo = a.bin_lo.min(b.bin_lo);
+                    a.bin_hi = a.bin_hi.max(b.bin_hi);
+                    a.cells += b.cells;
+                    a.sum_ratio += b.sum_ratio;
+                    merged = true;
+                    break 'outer;
+                }
+            }
+        }
+    }
+    regions.sort_by_key(|r| (r.row_first, r.bin_lo));
+    regions
+}
+
 /// A region in physical units.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Detection {
@@ -356,7 +405,7 @@ pub fn detect(x: &[C32], sample_rate_hz: f64, cfg: &DetectorConfig) -> Vec<Detec
     for row in cells.chunks_exact(cfg.fft_len) {
         f.push_row(row);
     }
-    f.finish()
+    merge_regions(f.finish(), cfg)
         .iter()
         .map(|r| cfg.detection(r, sample_rate_hz))
         .collect()
@@ -452,7 +501,7 @@ mod tests {
                 (100.0f32 / 1024.0).sqrt(),
                 start..start + count,
             );
-            let ph: f32 = rand::Rng::random_range(&mut rng, 0.0..6.28);
+            let ph: f32 = rand::Rng::random_range(&mut rng, 0.0..std::f32::consts::TAU);
             let r = C32::new(ph.cos(), ph.sin());
             x.iter_mut().zip(&y).for_each(|(a, b)| *a += b * r);
         }
@@ -509,5 +558,34 @@ mod tests {
         // With the default settings (pfa 1e-4, regions of >= 4 cells) noise gives no detection.
         let d = detect(&x, 1e6, &DetectorConfig::default());
         assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn fragments_of_one_signal_merge_and_separate_signals_do_not() {
+        let r = |row_first, row_last, bin_lo, bin_hi| Region {
+            row_first,
+            row_last,
+            bin_lo,
+            bin_hi,
+            cells: 1,
+            sum_ratio: 1.0,
+        };
+        let cfg = DetectorConfig::default(); // merge_gap_rows 6, gap_cells 1
+        let m = merge_regions(
+            vec![
+                r(0, 10, 100, 140),  // a signal ...
+                r(15, 30, 102, 139), // ... its continuation after a 4-row dip
+                r(5, 8, 141, 150),   // ... a piece touching its band while it is on
+                r(40, 50, 100, 140), // the same band 9 rows later: another burst
+                r(0, 30, 300, 320),  // another signal at the same time
+            ],
+            &cfg,
+        );
+        assert_eq!(
+            m.iter()
+                .map(|x| (x.row_first, x.row_last, x.bin_lo, x.bin_hi))
+                .collect::<Vec<_>>(),
+            [(0, 30, 100, 150), (0, 30, 300, 320), (40, 50, 100, 140)]
+        );
     }
 }

@@ -63,18 +63,55 @@ pub struct SceneSignal {
     pub sample_count: u64,
     pub center_hz: f64,
     pub symbol_rate_hz: f64,
-    /// Nominal occupied band `1.35 Rs`.
+    /// Nominal occupied band `1.35 Rs` (the SNR's reference band).
     pub bandwidth_hz: f64,
     pub snr_db: f64,
+    /// Occupied band edges relative to the scene's centre: the nominal band for the digital
+    /// classes; for the analog ones (whose spectrum follows the message: one sideband for SSB,
+    /// a carrier line for AM with carrier) the band holding 99% of the signal's power.
+    pub band_hz: (f64, f64),
 }
 
 impl SceneSignal {
     pub fn freq_lower_hz(&self) -> f64 {
-        self.center_hz - self.bandwidth_hz / 2.0
+        self.band_hz.0
     }
     pub fn freq_upper_hz(&self) -> f64 {
-        self.center_hz + self.bandwidth_hz / 2.0
+        self.band_hz.1
     }
+}
+
+/// Band `(lo, hi)` (Hz, relative to baseband) holding all but `tail` of the power of `y` on
+/// each side.
+fn occupied_band(y: &[C32], rate_hz: f64, tail: f64) -> (f64, f64) {
+    let n = y.len();
+    let mut spec = y.to_vec();
+    FftPlanner::<f32>::new()
+        .plan_fft_forward(n)
+        .process(&mut spec);
+    // Ascending frequency: bins n/2.. are negative.
+    let pow: Vec<f64> = (0..n)
+        .map(|k| spec[(k + n - n / 2) % n].norm_sqr() as f64)
+        .collect();
+    let total: f64 = pow.iter().sum::<f64>().max(1e-300);
+    let (mut acc, mut lo, mut hi) = (0.0, 0, n - 1);
+    for (k, p) in pow.iter().enumerate() {
+        acc += p;
+        if acc >= tail * total {
+            lo = k;
+            break;
+        }
+    }
+    acc = 0.0;
+    for (k, p) in pow.iter().enumerate().rev() {
+        acc += p;
+        if acc >= tail * total {
+            hi = k;
+            break;
+        }
+    }
+    let f = |k: usize| (k as f64 - (n / 2) as f64) * rate_hz / n as f64;
+    (f(lo), f(hi.max(lo)))
 }
 
 /// A spur (continuous tone) of a scene.
@@ -106,7 +143,7 @@ fn overlaps(a: &SceneSignal, b: &SceneSignal) -> bool {
 pub fn synthesize(cfg: &SceneConfig, rng: &mut impl Rng) -> Result<Scene, DspError> {
     let fs = cfg.sample_rate_hz;
     let n = (cfg.duration_s * fs).round() as usize;
-    if !(fs > 0.0) || n < 1024 {
+    if fs.is_nan() || fs <= 0.0 || n < 1024 {
         return Err(DspError::invalid(
             "duration_s * sample_rate_hz",
             n,
@@ -167,24 +204,30 @@ pub fn synthesize(cfg: &SceneConfig, rng: &mut impl Rng) -> Result<Scene, DspErr
         let count = ((dur * fs) as usize).clamp(1024, n);
         let start = rng.random_range(0..=n - count);
         let edge = 0.5 * fs - 0.6 * bw;
-        let s = SceneSignal {
+        let center_hz = rng.random_range(-edge..edge);
+        let mut s = SceneSignal {
             class: cfg.classes[rng.random_range(0..cfg.classes.len())],
             sample_start: start as u64,
             sample_count: count as u64,
-            center_hz: rng.random_range(-edge..edge),
+            center_hz,
             symbol_rate_hz: rs,
             bandwidth_hz: bw,
             snr_db: rng.random_range(cfg.snr_db.0..=cfg.snr_db.1.max(cfg.snr_db.0)),
+            band_hz: (center_hz - bw / 2.0, center_hz + bw / 2.0),
         };
-        if signals.iter().any(|o| overlaps(o, &s)) {
-            continue;
-        }
         // Source at 8 samples per symbol; the modulators' sample rate sets the analog scale.
         let rate = sps * rs;
         let n_src = (count as f64 * rate / fs).ceil() as usize + 16;
         let src = modulate(s.class, n_src, &modcfg, rng)?;
         let mut y = resample(&src, rate, fs);
         y.truncate(count);
+        if s.class.is_analog() {
+            let (lo, hi) = occupied_band(&y, fs, 0.005);
+            s.band_hz = (center_hz + lo, center_hz + hi);
+        }
+        if signals.iter().any(|o| overlaps(o, &s)) {
+            continue;
+        }
         let p = y.iter().map(|v| v.norm_sqr() as f64).sum::<f64>() / y.len() as f64;
         let want = 10f64.powf(s.snr_db / 10.0) * bw / fs; // noise power in the band: bw / fs
         let amp = (want / p.max(1e-30)).sqrt();

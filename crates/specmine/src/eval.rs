@@ -40,7 +40,7 @@ pub fn run(a: Args) -> Result<()> {
             model_cfg.input().width
         );
     }
-    let map = class_map(&ex.class_names, &model_classes)
+    let map = class_map(&ex.class_names, model_classes)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.data.display()))?;
     for c in &a.exclude_classes {
         if !model_classes.contains(c) {
@@ -52,11 +52,11 @@ pub fn run(a: Args) -> Result<()> {
     }
     let idx: Vec<usize> = (0..ex.len()).collect();
     let pb = crate::progress_bar(idx.len() as u64, "evaluating");
-    let pred = predict(&model, &ex, &idx, a.batch_size, &dev, |k| pb.inc(k as u64));
+    let pred = predict(model, &ex, &idx, a.batch_size, &dev, |k| pb.inc(k as u64));
     pb.finish_and_clear();
     let truth: Vec<usize> = ex.labels.iter().map(|&l| map[l as usize]).collect();
     let r = report(
-        &model_classes,
+        model_classes,
         &truth,
         &pred,
         &ex.snrs_db,
@@ -77,7 +77,7 @@ pub fn run(a: Args) -> Result<()> {
     crate::plots::confusion(
         &a.out.join("confusion_all.png"),
         "confusion, all SNRs (rows: true, columns: predicted, row %)",
-        &model_classes,
+        model_classes,
         &r.confusion_all,
     )?;
     crate::plots::confusion(
@@ -86,7 +86,7 @@ pub fn run(a: Args) -> Result<()> {
             "confusion, SNR >= {} dB (rows: true, columns: predicted, %)",
             r.high_snr_db
         ),
-        &model_classes,
+        model_classes,
         &r.confusion_high_snr,
     )?;
     println!(

@@ -54,9 +54,18 @@ pub struct SceneArgs {
     pub spurs: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Replace an existing recording of that name.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run_scene(a: SceneArgs) -> Result<()> {
+    let (m, d) = sigmf::paths(&a.out);
+    if !a.force
+        && let Some(p) = [&m, &d].into_iter().find(|p| p.exists())
+    {
+        bail!("{} exists: pass --force to replace it", p.display());
+    }
     let mut cfg = SceneConfig {
         sample_rate_hz: a.sample_rate_hz,
         duration_s: a.duration_s,
@@ -276,8 +285,7 @@ fn detect_stream(
     }
     pb.finish_and_clear();
     regions.extend(finder.finish());
-    regions.sort_by_key(|r| (r.row_first, r.bin_lo));
-    Ok((regions, floor))
+    Ok((specmine_dsp::detect::merge_regions(regions, cfg), floor))
 }
 
 /// Symbol rate from the equivalent bandwidth of the detection's spectrum: for a raised-cosine
@@ -558,6 +566,14 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
     Ok(())
 }
 
+/// Labels name the same class, whichever data set's spelling each uses (`QAM16` = `16QAM`).
+fn same_class(a: &str, b: &str) -> bool {
+    match (a.parse::<Modulation>(), b.parse::<Modulation>()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 /// Time-frequency intersection over union of two boxes (samples x Hz).
 pub fn iou(a: (f64, f64, f64, f64), b: (f64, f64, f64, f64)) -> f64 {
     let it = (a.1.min(b.1) - a.0.max(b.0)).max(0.0);
@@ -632,7 +648,7 @@ pub fn score(truth: &Meta, found: &[Found], fc: f64) -> serde_json::Value {
         let hit: Vec<usize> = ts.iter().copied().filter(|&i| tm[i].is_some()).collect();
         let correct = hit
             .iter()
-            .filter(|&&i| found[tm[i].expect("matched").0].label == tboxes[i].4)
+            .filter(|&&i| same_class(&found[tm[i].expect("matched").0].label, &tboxes[i].4))
             .count();
         by_band.push(json!({
             "snr_db": [lo, hi], "signals": ts.len(), "detected": hit.len(),
@@ -652,6 +668,7 @@ pub fn score(truth: &Meta, found: &[Found], fc: f64) -> serde_json::Value {
             json!({
                 "truth": tboxes[i].4, "snr_db": tboxes[i].5,
                 "detected": tm[i].map(|(j, _)| found[j].label.clone()),
+                "correct": tm[i].map(|(j, _)| same_class(&found[j].label, &tboxes[i].4)),
                 "iou": tm[i].map(|(_, v)| v),
                 "confidence": tm[i].map(|(j, _)| found[j].confidence),
             })
