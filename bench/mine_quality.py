@@ -22,6 +22,7 @@ p.add_argument("--signals", type=int, default=8)
 p.add_argument("--sample-rate-hz", default="10e6")
 p.add_argument("--duration-s", default="0.1")
 p.add_argument("--extra", default="", help="extra `specmine scene` flags, e.g. '--coloured-noise --spurs 2'")
+p.add_argument("--mine-extra", default="", help="extra `specmine mine` flags, e.g. '--max-windows 4'")
 p.add_argument("--out", default=None)
 a = p.parse_args()
 out = a.out or tempfile.mkdtemp(prefix="mine-quality-")
@@ -42,7 +43,7 @@ for seed in range(a.scenes):
     base = os.path.join(out, f"scene{seed}")
     run(["scene", base, "--sample-rate-hz", a.sample_rate_hz, "--duration-s", a.duration_s,
          "--signals", str(a.signals), "--seed", str(seed), "--force"] + a.extra.split())
-    run(["mine", base + ".sigmf-meta", "--score", "--no-plot", "--out", out])
+    run(["mine", base + ".sigmf-meta", "--score", "--no-plot", "--out", out] + a.mine_extra.split())
     s = json.load(open(base + ".score.json"))
     m = json.load(open(base + ".mined.json"))
     samples += m["samples"]; seconds += m["seconds"]
@@ -70,7 +71,7 @@ for b in bands:
            if b[0] <= c["snr_db"] + 10 * math.log10(8 / 1.35) < b[1]]
     ref[b] = sum(x * n for x, n in pts) / max(1, sum(n for _, n in pts))
 
-print(f"{a.scenes} scenes x {a.signals} signals, {a.sample_rate_hz} S/s, {a.duration_s} s, flags '{a.extra}'")
+print(f"{a.scenes} scenes x {a.signals} signals, {a.sample_rate_hz} S/s, {a.duration_s} s, scene flags '{a.extra}', mine flags '{a.mine_extra}'")
 print("| scene SNR (dB) | signals | recall | accuracy on matched | clean single-example accuracy |")
 print("|---|---|---|---|---|")
 for b in bands:

@@ -14,6 +14,17 @@ declare -A seeds=(
   [sigmf_archive]="$fx/*.sigmf"
   [hdf5]=""
 )
+# Seeds the fixtures lack: .npy members of the .npz fixtures, a small generated HDF5 file.
+mkdir -p corpus/npy corpus/hdf5
+python3 - "$fx" <<'PY' || true
+import sys, zipfile, glob, os
+for z in glob.glob(sys.argv[1] + "/*.npz"):
+    for m in zipfile.ZipFile(z).namelist():
+        open(f"corpus/npy/{os.path.basename(z)}-{m}", "wb").write(zipfile.ZipFile(z).read(m))
+PY
+[ -e corpus/hdf5/small.h5 ] || (cd .. && cargo run -q --release -p specmine -- generate \
+  --per-class-snr 1 --snr-min 0 --snr-max 2 --vector-len 16 -o fuzz/corpus/hdf5/small.h5)
+# After the build above: RUSTC_BOOTSTRAP changes cargo's fingerprints, so it is set only here.
 export RUSTC_BOOTSTRAP=1
 for t in pickle npy npz sigmf_meta sigmf_archive hdf5; do
   mkdir -p "corpus/$t"

@@ -10,7 +10,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// A pickle that this reader cannot or will not interpret.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -52,6 +52,10 @@ struct Machine<'a> {
     pos: usize,
     stack: Vec<Value>,
     memo: HashMap<u64, Value>,
+    /// Every list and dict made, so that a pickle whose containers hold themselves (possible
+    /// through the memo) can have its reference cycles broken instead of leaked.
+    lists: Vec<Weak<RefCell<Vec<Value>>>>,
+    dicts: Vec<Weak<RefCell<Vec<(Value, Value)>>>>,
 }
 
 /// Most values the stack may hold: a pickle that grows its stack without bound is refused.
@@ -136,7 +140,7 @@ impl<'a> Machine<'a> {
         String::from_utf8(b.to_vec()).or_else(|_| self.err("string is not UTF-8"))
     }
 
-    fn run(mut self) -> Result<Value, PickleError> {
+    fn run(&mut self) -> Result<Value, PickleError> {
         loop {
             let op = self.u8()?;
             match op {
@@ -262,10 +266,16 @@ impl<'a> Machine<'a> {
                     let items = self.stack.split_off(self.stack.len() - n);
                     self.push(Value::Tuple(items))?
                 }
-                b']' => self.push(Value::List(Rc::default()))?,
+                b']' => {
+                    let l = Rc::default();
+                    self.lists.push(Rc::downgrade(&l));
+                    self.push(Value::List(l))?
+                }
                 b'l' => {
                     let items = self.pop_mark()?;
-                    self.push(Value::List(Rc::new(RefCell::new(items))))?
+                    let l = Rc::new(RefCell::new(items));
+                    self.lists.push(Rc::downgrade(&l));
+                    self.push(Value::List(l))?
                 }
                 b'a' | b'e' => {
                     let items = if op == b'a' {
@@ -278,14 +288,20 @@ impl<'a> Machine<'a> {
                         _ => return self.err("APPEND to something that is not a list"),
                     }
                 }
-                b'}' => self.push(Value::Dict(Rc::default()))?,
+                b'}' => {
+                    let d = Rc::default();
+                    self.dicts.push(Rc::downgrade(&d));
+                    self.push(Value::Dict(d))?
+                }
                 b'd' => {
                     let items = self.pop_mark()?;
                     let d = pairs(items).ok_or_else(|| PickleError {
                         offset: self.pos,
                         problem: "odd number of dict items".into(),
                     })?;
-                    self.push(Value::Dict(Rc::new(RefCell::new(d))))?
+                    let d = Rc::new(RefCell::new(d));
+                    self.dicts.push(Rc::downgrade(&d));
+                    self.push(Value::Dict(d))?
                 }
                 b's' | b'u' => {
                     let items = if op == b's' {
@@ -676,11 +692,79 @@ fn unescape_raw_unicode(s: &str) -> String {
 
 /// Run the pickle machine over `data` and return the top-level value.
 pub fn load(data: &[u8]) -> Result<Value, PickleError> {
-    Machine {
+    let mut m = Machine {
         data,
         pos: 0,
         stack: Vec::new(),
         memo: HashMap::new(),
+        lists: Vec::new(),
+        dicts: Vec::new(),
+    };
+    let result = m.run().and_then(|v| {
+        if holds_itself(&v) {
+            Err(PickleError {
+                offset: data.len(),
+                problem: "a container holds itself (recursive structure): not a data set".into(),
+            })
+        } else {
+            Ok(v)
+        }
+    });
+    if result.is_err() {
+        // Empty every container: whatever cycles the input built are broken, nothing leaks.
+        m.stack.clear();
+        m.memo.clear();
+        for l in m.lists.iter().filter_map(Weak::upgrade) {
+            l.borrow_mut().clear();
+        }
+        for d in m.dicts.iter().filter_map(Weak::upgrade) {
+            d.borrow_mut().clear();
+        }
     }
-    .run()
+    result
+}
+
+/// Whether a list or dict inside `v` contains itself (iterative depth-first search, each
+/// container expanded once, so deep nesting cannot overflow the stack).
+fn holds_itself(v: &Value) -> bool {
+    use std::collections::HashSet;
+    enum Step {
+        Enter(Value),
+        Leave(usize),
+    }
+    let (mut on_path, mut done) = (HashSet::new(), HashSet::new());
+    let mut todo = vec![Step::Enter(v.clone())];
+    while let Some(step) = todo.pop() {
+        let v = match step {
+            Step::Leave(p) => {
+                on_path.remove(&p);
+                continue;
+            }
+            Step::Enter(v) => v,
+        };
+        let (ptr, children): (Option<usize>, Vec<Value>) = match &v {
+            Value::List(l) => (Some(Rc::as_ptr(l) as usize), l.borrow().clone()),
+            Value::Dict(d) => (
+                Some(Rc::as_ptr(d) as usize),
+                d.borrow()
+                    .iter()
+                    .flat_map(|(k, v)| [k.clone(), v.clone()])
+                    .collect(),
+            ),
+            Value::Tuple(t) => (None, t.clone()),
+            _ => continue,
+        };
+        if let Some(p) = ptr {
+            if on_path.contains(&p) {
+                return true;
+            }
+            if !done.insert(p) {
+                continue;
+            }
+            on_path.insert(p);
+            todo.push(Step::Leave(p));
+        }
+        todo.extend(children.into_iter().map(Step::Enter));
+    }
+    false
 }

@@ -77,3 +77,12 @@ fn damaged_pickles_are_errors_not_panics() {
     let huge = b"\x80\x02B\xff\xff\xff\x7f";
     assert!(radioml::from_bytes(huge).unwrap_err().contains("truncated"));
 }
+
+#[test]
+fn a_list_holding_itself_is_refused() {
+    // Python: l = []; l.append(l); pickle.dumps(l, 2)
+    let e = specmine_data::pickle::load(b"\x80\x02]q\x00h\x00a.").unwrap_err();
+    assert!(e.to_string().contains("holds itself"), "{e}");
+    // A list shared twice is no cycle: l = []; pickle.dumps([l, l], 2)
+    assert!(specmine_data::pickle::load(b"\x80\x02]q\x00(]q\x01h\x01e.").is_ok());
+}

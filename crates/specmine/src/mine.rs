@@ -4,6 +4,7 @@
 use anyhow::{Context, Result, bail};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 use specmine_data::sigmf::{self, Annotation, Meta, Recording};
@@ -163,9 +164,17 @@ pub struct MineArgs {
     /// Drop detections below this estimated SNR (dB).
     #[arg(long, default_value_t = 3.0, allow_hyphen_values = true)]
     pub min_snr_db: f64,
-    /// Windows classified per detection, at most (spread over its duration).
-    #[arg(long, default_value_t = 16)]
+    /// Windows classified per detection and rate hypothesis, at most.
+    #[arg(long, default_value_t = 8)]
     pub max_windows: usize,
+    /// Symbol-rate hypotheses, as factors on the rate estimated from the detection's equivalent
+    /// bandwidth (spectrum area over peak). For RRC-shaped signals the estimate is about 0.9 of
+    /// the symbol rate (hence the default 1.1); at the training scale it is about 0.6 of it for
+    /// CPFSK, 0.2-0.5 for GFSK, 0.1-0.5 for AM and about 2 for FM. With several factors each is
+    /// channelized and classified and the most confident kept (on the scene benchmark this
+    /// lost more linear signals than it won FSK/analog ones: see BENCHMARKS.md).
+    #[arg(long, value_delimiter = ',', default_value = "1.1")]
+    pub rate_hypotheses: Vec<f64>,
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
     #[arg(long, default_value = "flex")]
@@ -188,7 +197,7 @@ pub struct Found {
     pub confidence: f32,
     pub top3: Vec<(String, f32)>,
     pub windows: usize,
-    /// Symbol rate assumed when resampling (from the equivalent bandwidth).
+    /// Symbol rate of the chosen hypothesis (the rate the signal was resampled for, / 8).
     pub symbol_rate_hz: f64,
 }
 
@@ -356,7 +365,40 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
         .collect();
     // Channelize: each detection to 8 samples per (estimated) symbol, windows of L samples.
     let stft = Stft::new(cfg.fft_len);
-    let mut f = rec.open_data()?;
+    let sps = 8.0;
+    let need_out = l * a.max_windows + 2 * l;
+    // Per detection, in parallel: estimate the symbol rate from the middle of the burst, then
+    // read only the samples the windows need (a detection may span a whole huge recording).
+    if a.rate_hypotheses.is_empty() || a.rate_hypotheses.iter().any(|h| h.is_nan() || *h <= 0.0) {
+        bail!("--rate-hypotheses: expected positive factors");
+    }
+    let per_det: Vec<Vec<(f64, Vec<f32>)>> = dets
+        .par_iter()
+        .map(|d| -> Result<Vec<(f64, Vec<f32>)>> {
+            let count = d.sample_count as usize;
+            let probe = count.min(cfg.fft_len * 64);
+            let mid = d.sample_start + ((count - probe) / 2) as u64;
+            let x = rec.read(mid, probe)?;
+            let rs_est = equivalent_symbol_rate(&x, &stft, &floor, d, rate);
+            let center = 0.5 * (d.freq_lower_hz + d.freq_upper_hz);
+            let mut out = vec![];
+            for h in &a.rate_hypotheses {
+                let out_rate = (sps * rs_est * h).min(rate);
+                let need_in = ((need_out as f64 * rate / out_rate) as usize).min(count);
+                let x = rec.read(d.sample_start + ((count - need_in) / 2) as u64, need_in)?;
+                let y = extract(&x, rate, center, out_rate);
+                // Drop the edges (circular effects, ramps), then take consecutive windows.
+                let nw = (y.len().saturating_sub(l) / l).min(a.max_windows);
+                let iq = y[l / 2..l / 2 + nw * l]
+                    .iter()
+                    .flat_map(|c| [c.re, c.im])
+                    .collect();
+                out.push((out_rate / sps, iq));
+            }
+            Ok(out)
+        })
+        .collect::<Result<_>>()?;
+    let t_channelize = t0.elapsed().as_secs_f64() - t_detect;
     let mut windows = Examples {
         vector_len: l,
         iq: vec![],
@@ -364,50 +406,51 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
         snrs_db: vec![],
         class_names: loaded.classes.clone(),
     };
+    // owner[i] = (detection, hypothesis) of window i.
     let mut owner = vec![];
     let mut rates = vec![];
-    let sps = 8.0;
-    for (k, d) in dets.iter().enumerate() {
-        let x = rec.read_with(&mut f, d.sample_start, d.sample_count as usize)?;
-        let rs = equivalent_symbol_rate(&x, &stft, &floor, d, rate);
-        rates.push(rs);
-        let out_rate = (sps * rs).min(rate);
-        let center = 0.5 * (d.freq_lower_hz + d.freq_upper_hz);
-        // Only as many input samples as the windows need (plus edges).
-        let need_out = l * a.max_windows + 2 * l;
-        let need_in = ((need_out as f64 * rate / out_rate) as usize).min(x.len());
-        let skip = (x.len() - need_in) / 2;
-        let y = extract(&x[skip..skip + need_in], rate, center, out_rate);
-        // Drop the edges (circular effects, ramps), then evenly spread windows.
-        let usable = y.len().saturating_sub(l / 2);
-        let avail = usable.saturating_sub(l / 2) / l;
-        let nw = avail.min(a.max_windows);
-        for w in 0..nw {
-            let s = l / 2 + w * l;
-            windows
-                .iq
-                .extend(y[s..s + l].iter().flat_map(|c| [c.re, c.im]));
-            windows.labels.push(0);
-            windows.snrs_db.push(0.0);
-            owner.push(k);
+    for (k, hyps) in per_det.into_iter().enumerate() {
+        let mut r = vec![];
+        for (h, (rs, iq)) in hyps.into_iter().enumerate() {
+            r.push(rs);
+            for _ in 0..iq.len() / (2 * l) {
+                windows.labels.push(0);
+                windows.snrs_db.push(0.0);
+                owner.push((k, h));
+            }
+            windows.iq.extend(iq);
         }
+        rates.push(r);
     }
     let idx: Vec<usize> = (0..windows.labels.len()).collect();
     let lp =
         specmine_nn::eval::predict_log_probs(&loaded.model, &windows, &idx, a.batch_size, &dev);
+    let t_classify = t0.elapsed().as_secs_f64() - t_detect - t_channelize;
     let c = loaded.classes.len();
     let mut found = vec![];
     for (k, d) in dets.iter().enumerate() {
-        let rows: Vec<usize> = (0..owner.len()).filter(|&i| owner[i] == k).collect();
-        if rows.is_empty() {
-            continue; // too short to hold one window at its rate
-        }
-        let mut mean = vec![0f32; c];
-        for &i in &rows {
-            for j in 0..c {
-                mean[j] += lp[i * c + j] / rows.len() as f32;
+        // Per hypothesis, the mean log-probability of each class over its windows; keep the
+        // hypothesis whose best class scores highest.
+        let mut best: Option<(f32, usize, Vec<f32>, usize)> = None;
+        for h in 0..a.rate_hypotheses.len() {
+            let rows: Vec<usize> = (0..owner.len()).filter(|&i| owner[i] == (k, h)).collect();
+            if rows.is_empty() {
+                continue; // too short to hold one window at this rate
+            }
+            let mut m = vec![0f32; c];
+            for &i in &rows {
+                for j in 0..c {
+                    m[j] += lp[i * c + j] / rows.len() as f32;
+                }
+            }
+            let top = m.iter().cloned().fold(f32::MIN, f32::max);
+            if best.as_ref().is_none_or(|b| top > b.0) {
+                best = Some((top, h, m, rows.len()));
             }
         }
+        let Some((_, h, mean, n_windows)) = best else {
+            continue;
+        };
         // Confidence: the combined log-probabilities renormalised (softmax).
         let mx = mean.iter().cloned().fold(f32::MIN, f32::max);
         let z: f32 = mean.iter().map(|v| (v - mx).exp()).sum();
@@ -422,8 +465,8 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
             label: probs[0].0.clone(),
             confidence: probs[0].1,
             top3: probs.into_iter().take(3).collect(),
-            windows: rows.len(),
-            symbol_rate_hz: rates[k],
+            windows: n_windows,
+            symbol_rate_hz: rates[k][h],
         });
     }
     let elapsed = t0.elapsed().as_secs_f64();
@@ -501,6 +544,9 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
         "detector": cfg,
         "seconds": elapsed,
         "detect_seconds": t_detect,
+        "channelize_seconds": t_channelize,
+        "classify_seconds": t_classify,
+        "windows": windows.len(),
         "samples_per_second": rec.len() as f64 / elapsed,
         "detections": found,
     });
@@ -535,11 +581,14 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
         crate::plots::spectrogram(&png, &t.px, w, h, rate, fc, rec.len(), &found)?;
     }
     eprintln!(
-        "{} samples in {:.2} s ({:.1} MS/s; detection {:.2} s): {} detections, annotations in {}",
+        "{} samples in {:.2} s ({:.1} MS/s; detect {:.2} s, channelize {:.2} s, classify {:.2} s for {} windows): {} detections, annotations in {}",
         rec.len(),
         elapsed,
         rec.len() as f64 / elapsed / 1e6,
         t_detect,
+        t_channelize,
+        t_classify,
+        windows.len(),
         found.len(),
         mined_meta_path.display()
     );

@@ -28,7 +28,8 @@ pub fn accuracy_vs_snr(
     lines(path, title, "SNR (dB)", "accuracy", 1.0, series)
 }
 
-/// Lines `(label, points)` on one chart with the y axis on `[0, y_max]`.
+/// Lines `(label, points)` on one chart with the y axis on `[0, y_max]`. The legend goes
+/// where rising curves (accuracy) end empty, or falling ones (error) when `y_desc` says error.
 pub fn lines(
     path: &Path,
     title: &str,
@@ -81,7 +82,11 @@ pub fn lines(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(if y_desc.contains("error") {
+            SeriesLabelPosition::UpperRight
+        } else {
+            SeriesLabelPosition::LowerRight
+        })
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .label_font(("sans-serif", 16))
