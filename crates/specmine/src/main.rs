@@ -9,6 +9,7 @@ mod mine;
 mod models;
 mod plot;
 mod plots;
+mod quickstart;
 mod shipped;
 mod study;
 mod train;
@@ -23,13 +24,15 @@ use std::io::IsTerminal;
     version,
     about = "Residual networks for RF modulation recognition and spectrum mining"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Subcommand)]
-enum Command {
+pub(crate) enum Command {
+    /// The whole pipeline on defaults in minutes: generate, train, evaluate, make a scene, mine it.
+    Quickstart(quickstart::Args),
     /// Generate a labelled RF data set (RadioML 2018 HDF5 layout).
     Generate(generate::Args),
     /// Print what a data file holds: classes, SNRs, counts, shapes.
@@ -56,7 +59,16 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
-    let result = match cli.command {
+    if let Err(e) = dispatch(cli.command) {
+        // anyhow's alternate format prints the whole cause chain on one line.
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+pub(crate) fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Quickstart(a) => quickstart::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Convert(a) => convert::run(a),
@@ -68,11 +80,6 @@ fn main() {
         Command::Plot(a) => plot::run(a),
         Command::Study(a) => study::run(a),
         Command::Bench(a) => bench::run(a),
-    };
-    if let Err(e) = result {
-        // anyhow's alternate format prints the whole cause chain on one line.
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
     }
 }
 

@@ -418,3 +418,22 @@ fn convert_moves_data_between_formats_and_inspect_reads_each() {
     let r = specmine(&["convert", h5.to_str().unwrap(), npz.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&r.stderr).contains("--force"));
 }
+
+#[test]
+fn quickstart_runs_the_whole_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("qs");
+    let r = specmine(&["quickstart", "--epochs", "1", "-o", out.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    for f in [
+        "run/best.bpk",
+        "eval/report.json",
+        "scene.sigmf-meta",
+        "mined/scene.mined.sigmf-meta",
+        "mined/scene.score.json",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let again = specmine(&["quickstart", "-o", out.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("earlier quickstart"));
+}
