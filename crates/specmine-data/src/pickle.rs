@@ -47,6 +47,9 @@ pub enum Value {
     Mark,
 }
 
+/// A dict's items in insertion order.
+type DictItems = Vec<(Value, Value)>;
+
 struct Machine<'a> {
     data: &'a [u8],
     pos: usize,
@@ -55,7 +58,7 @@ struct Machine<'a> {
     /// Every list and dict made, so that a pickle whose containers hold themselves (possible
     /// through the memo) can have its reference cycles broken instead of leaked.
     lists: Vec<Weak<RefCell<Vec<Value>>>>,
-    dicts: Vec<Weak<RefCell<Vec<(Value, Value)>>>>,
+    dicts: Vec<Weak<RefCell<DictItems>>>,
 }
 
 /// Most values the stack may hold: a pickle that grows its stack without bound is refused.
