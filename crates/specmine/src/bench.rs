@@ -105,7 +105,8 @@ pub fn run(a: Args) -> Result<()> {
             }
             let (med, lo, hi) = median(rates);
             println!(
-                "train {model} on {device}: batch {batch}, {} threads: median {med:.0} examples/s (min {lo:.0}, max {hi:.0})",
+                "train {model} on {device} (conv {:?}): batch {batch}, {} threads: median {med:.0} examples/s (min {lo:.0}, max {hi:.0})",
+                specmine_nn::layers::conv_path(),
                 rayon::current_num_threads()
             );
         }
@@ -130,7 +131,8 @@ pub fn run(a: Args) -> Result<()> {
             }
             let (med, lo, hi) = median(rates);
             println!(
-                "infer {model} on {device}: batch {batch}, {} threads: median {med:.0} examples/s (min {lo:.0}, max {hi:.0})",
+                "infer {model} on {device} (conv {:?}): batch {batch}, {} threads: median {med:.0} examples/s (min {lo:.0}, max {hi:.0})",
+                specmine_nn::layers::conv_path(),
                 rayon::current_num_threads()
             );
         }

@@ -25,6 +25,11 @@ use std::io::IsTerminal;
     about = "Residual networks for RF modulation recognition and spectrum mining"
 )]
 pub(crate) struct Cli {
+    /// How 1D convolutions run: `burn` (burn's conv1d, the default) or `gemm` (unfold + one
+    /// matrix multiply). Results agree to float rounding; only speed differs. Also
+    /// `SPECMINE_CONV`.
+    #[arg(long, global = true, value_name = "burn|gemm")]
+    pub(crate) conv: Option<specmine_nn::layers::ConvPath>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -59,6 +64,9 @@ pub(crate) enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    if let Some(p) = cli.conv {
+        specmine_nn::layers::set_conv_path(p);
+    }
     if let Err(e) = dispatch(cli.command) {
         // anyhow's alternate format prints the whole cause chain on one line.
         eprintln!("error: {e:#}");
