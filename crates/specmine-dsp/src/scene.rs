@@ -221,7 +221,15 @@ pub fn synthesize(cfg: &SceneConfig, rng: &mut impl Rng) -> Result<Scene, DspErr
         let src = modulate(s.class, n_src, &modcfg, rng)?;
         let mut y = resample(&src, rate, fs);
         y.truncate(count);
-        if s.class.is_analog() {
+        // Analog and continuous-phase FSK signals are not raised-cosine shaped: their nominal
+        // 1.35 x symbol rate says little about where their energy is, so their truth box is
+        // their measured 99% occupied band.
+        if s.class.is_analog()
+            || matches!(
+                s.class,
+                Modulation::Gfsk | Modulation::Cpfsk | Modulation::Gmsk
+            )
+        {
             let (lo, hi) = occupied_band(&y, fs, 0.005);
             s.band_hz = (center_hz + lo, center_hz + hi);
         }

@@ -10,7 +10,7 @@ use serde_json::json;
 use specmine_data::sigmf::{self, Annotation, Meta, Recording};
 use specmine_dsp::channelize::extract;
 use specmine_dsp::detect::{
-    Detection, DetectorConfig, RegionFinder, Stft, average_frames, noise_floor,
+    Detection, DetectorConfig, RegionFinder, Stft, average_frames, noise_floor, refine_band,
 };
 use specmine_dsp::generator::Examples;
 use specmine_dsp::scene::{BANDWIDTH_PER_BAUD, SceneConfig, synthesize};
@@ -167,6 +167,10 @@ pub struct MineArgs {
     /// Windows classified per detection and rate hypothesis, at most.
     #[arg(long, default_value_t = 8)]
     pub max_windows: usize,
+    /// Keep the detector's coarse band edges (one FFT bin of resolution) instead of refining
+    /// each detection to its 99% occupied band at a finer resolution.
+    #[arg(long)]
+    pub no_refine: bool,
     /// Symbol-rate hypotheses, as factors on the rate estimated from the detection's equivalent
     /// bandwidth (spectrum area over peak). For RRC-shaped signals the estimate is about 0.9 of
     /// the symbol rate (hence the default 1.1); at the training scale it is about 0.6 of it for
@@ -362,6 +366,7 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
         .iter()
         .map(|r| cfg.detection(r, rate))
         .filter(|d| d.snr_db >= a.min_snr_db)
+        .filter(|d| d.sample_count >= (cfg.min_rows * cfg.hop()) as u64)
         .collect();
     // Channelize: each detection to 8 samples per (estimated) symbol, windows of L samples.
     let stft = Stft::new(cfg.fft_len);
@@ -372,13 +377,23 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
     if a.rate_hypotheses.is_empty() || a.rate_hypotheses.iter().any(|h| h.is_nan() || *h <= 0.0) {
         bail!("--rate-hypotheses: expected positive factors");
     }
-    let per_det: Vec<Vec<(f64, Vec<f32>)>> = dets
+    let per_det: Vec<(Detection, Vec<(f64, Vec<f32>)>)> = dets
         .par_iter()
-        .map(|d| -> Result<Vec<(f64, Vec<f32>)>> {
+        .map(|d| -> Result<(Detection, Vec<(f64, Vec<f32>)>)> {
             let count = d.sample_count as usize;
-            let probe = count.min(cfg.fft_len * 64);
+            let probe = count.min(cfg.fft_len * 256);
             let mid = d.sample_start + ((count - probe) / 2) as u64;
             let x = rec.read(mid, probe)?;
+            // The detector's cells are coarse: measure the occupied band finely first.
+            let mut d = d.clone();
+            if !a.no_refine
+                && let Some((lo, hi)) =
+                    refine_band(&x, rate, &floor, (d.freq_lower_hz, d.freq_upper_hz))
+            {
+                d.freq_lower_hz = lo;
+                d.freq_upper_hz = hi;
+            }
+            let d = &d;
             let rs_est = equivalent_symbol_rate(&x, &stft, &floor, d, rate);
             let center = 0.5 * (d.freq_lower_hz + d.freq_upper_hz);
             let mut out = vec![];
@@ -395,9 +410,10 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
                     .collect();
                 out.push((out_rate / sps, iq));
             }
-            Ok(out)
+            Ok((d.clone(), out))
         })
         .collect::<Result<_>>()?;
+    let (dets, per_det): (Vec<Detection>, Vec<_>) = per_det.into_iter().unzip();
     let t_channelize = t0.elapsed().as_secs_f64() - t_detect;
     let mut windows = Examples {
         vector_len: l,
