@@ -43,10 +43,18 @@ pub fn extract(x: &[C32], in_rate_hz: f64, center_hz: f64, out_rate_hz: f64) -> 
     planner.plan_fft_inverse(m).process(&mut out);
     let scale = 1.0 / n as f32;
     let resid = center_hz - shift as f64 * df;
-    out.iter_mut().enumerate().for_each(|(t, v)| {
-        let ph = -2.0 * std::f64::consts::PI * resid * t as f64 / out_rate_hz;
-        *v = *v * scale * C32::new(ph.cos() as f32, ph.sin() as f32);
-    });
+    // The mixing phasor by recursion in f64 (a sin/cos per sample dominated the miner's
+    // profile); re-anchored every 1024 samples so rounding cannot accumulate.
+    let step = -2.0 * std::f64::consts::PI * resid / out_rate_hz;
+    let w = num_complex::Complex64::new(step.cos(), step.sin());
+    for (b, chunk) in out.chunks_mut(1024).enumerate() {
+        let ph0 = step * (b * 1024) as f64;
+        let mut p = num_complex::Complex64::new(ph0.cos(), ph0.sin());
+        for v in chunk {
+            *v = *v * scale * C32::new(p.re as f32, p.im as f32);
+            p *= w;
+        }
+    }
     out
 }
 

@@ -25,6 +25,7 @@ pub mod message;
 pub mod modulate;
 pub mod pulse;
 pub mod scene;
+pub mod symbol_rate;
 pub mod util;
 
 pub use classes::{ClassSet, Modulation, UnknownClass};

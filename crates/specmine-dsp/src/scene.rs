@@ -83,7 +83,7 @@ impl SceneSignal {
 
 /// Band `(lo, hi)` (Hz, relative to baseband) holding all but `tail` of the power of `y` on
 /// each side.
-fn occupied_band(y: &[C32], rate_hz: f64, tail: f64) -> (f64, f64) {
+pub fn occupied_band(y: &[C32], rate_hz: f64, tail: f64) -> (f64, f64) {
     let n = y.len();
     let mut spec = y.to_vec();
     FftPlanner::<f32>::new()

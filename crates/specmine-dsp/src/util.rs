@@ -43,3 +43,46 @@ pub fn hann(x: &[C32]) -> Vec<C32> {
         .map(|(i, v)| v * (0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n).cos()))
         .collect()
 }
+
+/// Whether `n`'s prime factors are all 2, 3 or 5 (FFT lengths rustfft transforms fast; other
+/// lengths go through Bluestein's algorithm, several times slower).
+pub fn is_fast_fft_len(mut n: usize) -> bool {
+    if n == 0 {
+        return false;
+    }
+    for p in [2, 3, 5] {
+        while n.is_multiple_of(p) {
+            n /= p;
+        }
+    }
+    n == 1
+}
+
+/// The largest fast FFT length (see [`is_fast_fft_len`]) not above `n` (`n >= 1`).
+pub fn fast_fft_len_below(n: usize) -> usize {
+    (1..=n.max(1))
+        .rev()
+        .find(|&m| is_fast_fft_len(m))
+        .unwrap_or(1)
+}
+
+/// The smallest fast FFT length (see [`is_fast_fft_len`]) not below `n`.
+pub fn fast_fft_len_above(n: usize) -> usize {
+    (n.max(1)..)
+        .find(|&m| is_fast_fft_len(m))
+        .expect("fast lengths are unbounded")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_fft_lengths() {
+        assert!(is_fast_fft_len(1) && is_fast_fft_len(7680) && is_fast_fft_len(131072));
+        assert!(!is_fast_fft_len(0) && !is_fast_fft_len(7) && !is_fast_fft_len(131071));
+        assert_eq!(fast_fft_len_below(131071), 129600);
+        assert_eq!(fast_fft_len_above(131073), 131220);
+        assert_eq!(fast_fft_len_above(1000), 1000);
+    }
+}

@@ -14,6 +14,8 @@ use specmine_dsp::detect::{
 };
 use specmine_dsp::generator::Examples;
 use specmine_dsp::scene::{BANDWIDTH_PER_BAUD, SceneConfig, synthesize};
+use specmine_dsp::symbol_rate::{RateFeature, estimate_symbol_rate};
+use specmine_dsp::util::{fast_fft_len_above, fast_fft_len_below};
 use specmine_dsp::{C32, Modulation};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -167,18 +169,29 @@ pub struct MineArgs {
     /// Windows classified per detection and rate hypothesis, at most.
     #[arg(long, default_value_t = 8)]
     pub max_windows: usize,
+    /// Fragments of one signal (same band) at most this many detection rows apart are merged
+    /// (a row is fft-len x average samples): speech pauses and fades break analog signals.
+    #[arg(long, default_value_t = 6)]
+    pub merge_gap_rows: usize,
+    /// Detections shorter than this many rows are dropped (on/off splatter, too short to
+    /// classify).
+    #[arg(long, default_value_t = 2)]
+    pub min_rows: usize,
     /// Keep the detector's coarse band edges (one FFT bin of resolution) instead of refining
     /// each detection to its 99% occupied band at a finer resolution.
     #[arg(long)]
     pub no_refine: bool,
-    /// Symbol-rate hypotheses, as factors on the rate estimated from the detection's equivalent
-    /// bandwidth (spectrum area over peak). For RRC-shaped signals the estimate is about 0.9 of
-    /// the symbol rate (hence the default 1.1); at the training scale it is about 0.6 of it for
-    /// CPFSK, 0.2-0.5 for GFSK, 0.1-0.5 for AM and about 2 for FM. With several factors each is
-    /// channelized and classified and the most confident kept (on the scene benchmark this
-    /// lost more linear signals than it won FSK/analog ones: see BENCHMARKS.md).
-    #[arg(long, value_delimiter = ',', default_value = "1.1")]
+    /// Symbol-rate hypotheses, as factors on the estimated symbol rate. The estimate is a
+    /// cyclic line (see --rate-line-strength) or, failing one, 1.1 x the rate from the
+    /// detection's equivalent bandwidth (spectrum area over peak; about 0.9 of the symbol rate
+    /// for RRC-shaped signals). With several factors each is channelized and classified and the
+    /// most confident kept.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
     pub rate_hypotheses: Vec<f64>,
+    /// Smallest cyclic line (power over the median of its search range) taken as a symbol
+    /// rate; 0 turns the cyclic estimate off (bandwidth only). Noise alone gives 10-15.
+    #[arg(long, default_value_t = 40.0)]
+    pub rate_line_strength: f64,
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
     #[arg(long, default_value = "flex")]
@@ -203,6 +216,9 @@ pub struct Found {
     pub windows: usize,
     /// Symbol rate of the chosen hypothesis (the rate the signal was resampled for, / 8).
     pub symbol_rate_hz: f64,
+    /// How the symbol rate was found: `envelope` or `frequency-transitions` (a cyclic line,
+    /// see `specmine_dsp::symbol_rate`), or `bandwidth` (no line: equivalent bandwidth).
+    pub symbol_rate_from: &'static str,
 }
 
 const IMG_W: usize = 1024;
@@ -348,6 +364,8 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
         fft_len: a.fft_len,
         average: a.average,
         pfa: a.pfa,
+        merge_gap_rows: a.merge_gap_rows,
+        min_rows: a.min_rows,
         ..Default::default()
     };
     if !(a.fft_len.is_power_of_two() && a.fft_len >= 64) || a.average == 0 {
@@ -377,11 +395,12 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
     if a.rate_hypotheses.is_empty() || a.rate_hypotheses.iter().any(|h| h.is_nan() || *h <= 0.0) {
         bail!("--rate-hypotheses: expected positive factors");
     }
-    let per_det: Vec<(Detection, Vec<(f64, Vec<f32>)>)> = dets
+    type PerDetection = (Detection, &'static str, Vec<(f64, Vec<f32>)>);
+    let per_det: Vec<PerDetection> = dets
         .par_iter()
-        .map(|d| -> Result<(Detection, Vec<(f64, Vec<f32>)>)> {
+        .map(|d| -> Result<PerDetection> {
             let count = d.sample_count as usize;
-            let probe = count.min(cfg.fft_len * 256);
+            let probe = count.min(cfg.fft_len * 128);
             let mid = d.sample_start + ((count - probe) / 2) as u64;
             let x = rec.read(mid, probe)?;
             // The detector's cells are coarse: measure the occupied band finely first.
@@ -394,12 +413,46 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
                 d.freq_upper_hz = hi;
             }
             let d = &d;
-            let rs_est = equivalent_symbol_rate(&x, &stft, &floor, d, rate);
             let center = 0.5 * (d.freq_lower_hz + d.freq_upper_hz);
+            // The symbol rate from a cyclic line when the signal shows one (digital signals),
+            // else from the equivalent bandwidth (x 1.1: RRC calibration, see --rate-hypotheses).
+            let bw = d.freq_upper_hz - d.freq_lower_hz;
+            // About 1,200 symbols are plenty for a cyclic line; FFT lengths rustfft transforms
+            // fast: the probe trimmed, the output about 8 x bw.
+            let want = ((1500.0 * rate / bw.max(1.0)) as usize).clamp(8192, x.len().max(1));
+            let skip = (x.len() - want.min(x.len())) / 2;
+            let xr = &x[skip..skip + fast_fft_len_below(want.min(x.len()))];
+            let m = fast_fft_len_above((xr.len() as f64 * 8.0 * bw / rate) as usize).min(xr.len());
+            let fs2 = rate * m as f64 / xr.len() as f64;
+            let line = (a.rate_line_strength > 0.0)
+                .then(|| {
+                    let y = extract(xr, rate, center, fs2);
+                    estimate_symbol_rate(&y, fs2, bw, a.rate_line_strength)
+                })
+                .flatten();
+            let (rs_est, from) = match line {
+                Some(e) => (
+                    e.rate_hz,
+                    match e.feature {
+                        RateFeature::Envelope => "envelope",
+                        RateFeature::FrequencyTransitions => "frequency-transitions",
+                    },
+                ),
+                None => (
+                    1.1 * equivalent_symbol_rate(&x, &stft, &floor, d, rate),
+                    "bandwidth",
+                ),
+            };
             let mut out = vec![];
             for h in &a.rate_hypotheses {
                 let out_rate = (sps * rs_est * h).min(rate);
-                let need_in = ((need_out as f64 * rate / out_rate) as usize).min(count);
+                // A length the FFT transforms fast (Bluestein's algorithm is several times slower).
+                let need = (need_out as f64 * rate / out_rate) as usize;
+                let need_in = if fast_fft_len_above(need) <= count {
+                    fast_fft_len_above(need)
+                } else {
+                    fast_fft_len_below(count)
+                };
                 let x = rec.read(d.sample_start + ((count - need_in) / 2) as u64, need_in)?;
                 let y = extract(&x, rate, center, out_rate);
                 // Drop the edges (circular effects, ramps), then take consecutive windows.
@@ -410,10 +463,19 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
                     .collect();
                 out.push((out_rate / sps, iq));
             }
-            Ok((d.clone(), out))
+            Ok((d.clone(), from, out))
         })
         .collect::<Result<_>>()?;
-    let (dets, per_det): (Vec<Detection>, Vec<_>) = per_det.into_iter().unzip();
+    let mut dets = vec![];
+    let mut rate_from = vec![];
+    let per_det: Vec<_> = per_det
+        .into_iter()
+        .map(|(d, from, out)| {
+            dets.push(d);
+            rate_from.push(from);
+            out
+        })
+        .collect();
     let t_channelize = t0.elapsed().as_secs_f64() - t_detect;
     let mut windows = Examples {
         vector_len: l,
@@ -483,6 +545,7 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
             top3: probs.into_iter().take(3).collect(),
             windows: n_windows,
             symbol_rate_hz: rates[k][h],
+            symbol_rate_from: rate_from[k],
         });
     }
     let elapsed = t0.elapsed().as_secs_f64();
