@@ -44,6 +44,10 @@ pub struct DegradationArgs {
     pub lr: f64,
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
+    /// Run on this labelled data file (RadioML pickle or HDF5, NumPy, SigMF; see `inspect`)
+    /// instead of the rml2016 generator; 20% of it (stratified by class and SNR) validates.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// Generated examples per (class, SNR) of the rml2016 preset.
     #[arg(long, default_value_t = 100)]
     pub per_class_snr: usize,
@@ -86,24 +90,41 @@ pub fn run(a: Args) -> Result<()> {
         );
     }
     let dev = crate::train::device(&a.device)?;
-    let mut gen_cfg = GeneratorConfig::rml2016();
-    gen_cfg.snrs_db.retain(|s| *s >= a.snr_min);
-    if gen_cfg.snrs_db.is_empty() {
-        bail!(
-            "--snr-min {} leaves no SNR of the rml2016 preset",
-            a.snr_min
-        );
-    }
-    let ex = gen_cfg.generate(a.per_class_snr, 12345)?;
+    let (ex, info) = match &a.data {
+        Some(p) => {
+            let ex = specmine_data::dataset::load(p)?;
+            let info = serde_json::json!({"source": "file", "path": p, "snr_min": a.snr_min, "class_names": ex.class_names, "vector_len": ex.vector_len});
+            (ex, info)
+        }
+        None => {
+            let mut gen_cfg = GeneratorConfig::rml2016();
+            gen_cfg.snrs_db.retain(|s| *s >= a.snr_min);
+            if gen_cfg.snrs_db.is_empty() {
+                bail!(
+                    "--snr-min {} leaves no SNR of the rml2016 preset",
+                    a.snr_min
+                );
+            }
+            let ex = gen_cfg.generate(a.per_class_snr, 12345)?;
+            let info = serde_json::json!({"source": "generator", "generator": gen_cfg, "per_class_snr": a.per_class_snr, "class_names": ex.class_names});
+            (ex, info)
+        }
+    };
     let split = stratified_split(&ex, 0.2, 0.0, 0);
     let data = TrainData {
         train: &ex,
-        train_idx: snr_filter(&ex, &split.train, f32::MIN, f32::MAX),
+        train_idx: snr_filter(&ex, &split.train, a.snr_min, f32::MAX),
         valid: &ex,
-        valid_idx: split.valid.clone(),
+        valid_idx: snr_filter(&ex, &split.valid, a.snr_min, f32::MAX),
         fresh: None,
-        info: serde_json::json!({"source": "generator", "generator": gen_cfg, "per_class_snr": a.per_class_snr, "class_names": ex.class_names}),
+        info,
     };
+    if data.train_idx.is_empty() || data.valid_idx.is_empty() {
+        bail!(
+            "no examples at SNR >= {} dB to train and validate on",
+            a.snr_min
+        );
+    }
     // He 2015's recipe, scaled down: SGD momentum 0.9, weight decay 1e-4, LR / 10 at 50% and 75%.
     let cfg = TrainConfig {
         epochs: a.epochs,
@@ -121,7 +142,8 @@ pub fn run(a: Args) -> Result<()> {
         decay_exempt_bn_bias: false,
         ..TrainConfig::default()
     };
-    let mut base = specmine_nn::registry::rf_resnet(128, ex.class_names.len(), a.shallow, true);
+    let mut base =
+        specmine_nn::registry::rf_resnet(ex.vector_len, ex.class_names.len(), a.shallow, true);
     base.widths = a.widths.clone();
     base.stem = specmine_nn::config::Stem::Conv {
         channels: a.widths[0],

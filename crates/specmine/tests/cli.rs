@@ -268,6 +268,57 @@ fn degradation_study_writes_every_file_on_a_tiny_budget() {
     assert!(out.join("arms/plain-14-grown-seed0/init.bpk").exists());
     let again = specmine(&["study", "degradation", "-o", out.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("finished study"));
+
+    // On a data file (here 64-sample vectors): the nets take the file's vector length.
+    let h5 = dir.path().join("d.h5");
+    let g = specmine(&[
+        "generate",
+        "--per-class-snr",
+        "6",
+        "--vector-len",
+        "64",
+        "--snr-min",
+        "10",
+        "--snr-max",
+        "12",
+        "-o",
+        h5.to_str().unwrap(),
+    ]);
+    assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
+    let out2 = dir.path().join("study2");
+    let r = specmine(&[
+        "study",
+        "degradation",
+        "--data",
+        h5.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--deep",
+        "2",
+        "--widths",
+        "4,4,8",
+        "--from-shallow",
+        "false",
+        "-o",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out2.join("arms/residual-14-seed0/model.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["input"]["width"], 64, "{m}");
+    let none = specmine(&[
+        "study",
+        "degradation",
+        "--data",
+        h5.to_str().unwrap(),
+        "--snr-min",
+        "30",
+        "-o",
+        dir.path().join("study3").to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no examples at SNR >= 30"));
 }
 
 #[test]
