@@ -44,6 +44,37 @@ pub fn hann(x: &[C32]) -> Vec<C32> {
         .collect()
 }
 
+/// A log-power spectrogram of one interleaved I/Q vector (`[i0, q0, i1, q1, ...]`, `L`
+/// samples) as an image of `2 L` values, row-major `[n_fft (frequency, fftshifted), 2 L / n_fft
+/// (time)]`: Hann-windowed frames of `n_fft` samples every `n_fft / 2` (the last ones zero
+/// padded), each pixel `ln(power / mean power + 1e-3)`. The image-shaped view of the RF task
+/// (`specmine study degradation --task spectrogram`): 128 samples give 16 x 16 at `n_fft` 16.
+pub fn spectrogram_image(iq: &[f32], n_fft: usize) -> Vec<f32> {
+    let l = iq.len() / 2;
+    let hop = (n_fft / 2).max(1);
+    let frames = (2 * l).div_ceil(n_fft);
+    let fft = rustfft::FftPlanner::<f32>::new().plan_fft_forward(n_fft);
+    let mut p = vec![0f32; n_fft * frames];
+    let mut buf = vec![C32::new(0.0, 0.0); n_fft];
+    for f in 0..frames {
+        for (k, v) in buf.iter_mut().enumerate() {
+            let t = f * hop + k;
+            let w = 0.5 - 0.5 * (2.0 * std::f32::consts::PI * k as f32 / n_fft as f32).cos();
+            *v = if t < l {
+                C32::new(iq[2 * t], iq[2 * t + 1]) * w
+            } else {
+                C32::new(0.0, 0.0)
+            };
+        }
+        fft.process(&mut buf);
+        for (k, v) in buf.iter().enumerate() {
+            p[((k + n_fft / 2) % n_fft) * frames + f] = v.norm_sqr();
+        }
+    }
+    let mean = (p.iter().map(|&v| v as f64).sum::<f64>() / p.len() as f64).max(1e-30) as f32;
+    p.iter().map(|&v| (v / mean + 1e-3).ln()).collect()
+}
+
 /// Whether `n`'s prime factors are all 2, 3 or 5 (FFT lengths rustfft transforms fast; other
 /// lengths go through Bluestein's algorithm, several times slower).
 pub fn is_fast_fft_len(mut n: usize) -> bool {
@@ -76,6 +107,24 @@ pub fn fast_fft_len_above(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tone_lights_its_row_of_the_spectrogram_image() {
+        // 128 samples of a tone at +1/4 cycle per sample: bin 4 of 16, row 8 + 4 after the shift.
+        let iq: Vec<f32> = (0..128)
+            .flat_map(|t| {
+                let ph = 2.0 * std::f32::consts::PI * 0.25 * t as f32;
+                [ph.cos(), ph.sin()]
+            })
+            .collect();
+        let img = spectrogram_image(&iq, 16);
+        assert_eq!(img.len(), 256);
+        for f in 0..15 {
+            let col: Vec<f32> = (0..16).map(|r| img[r * 16 + f]).collect();
+            let peak = (0..16).max_by(|&a, &b| col[a].total_cmp(&col[b])).unwrap();
+            assert_eq!(peak, 12, "frame {f}: {col:?}");
+        }
+    }
 
     #[test]
     fn fast_fft_lengths() {

@@ -192,3 +192,36 @@ fn rf_resnet_is_the_issue_8_model() {
         }
     );
 }
+
+#[test]
+fn image_networks_take_images_stored_as_iq_vectors() {
+    // An example whose 2L = 256 values are a 1x16x16 image goes through make_batch's I/Q
+    // layout ([b, 2, 1, 128], de-interleaved) and must give the logits of the image itself.
+    use specmine_dsp::generator::Examples;
+    let mut cfg = specmine_nn::registry::rf_resnet(128, 11, 1, true);
+    cfg.input = specmine_nn::config::InputShape {
+        channels: 1,
+        height: 16,
+        width: 16,
+    };
+    let device = Device::flex();
+    let model = ModelConfig::ResNet(cfg).init(&device).unwrap().valid();
+    let pixels: Vec<f32> = (0..512)
+        .map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0)
+        .collect();
+    let ex = Examples {
+        vector_len: 128,
+        iq: pixels.clone(),
+        labels: vec![0, 1],
+        snrs_db: vec![0.0, 0.0],
+        class_names: (0..11).map(|i| i.to_string()).collect(),
+    };
+    let b = specmine_nn::batch::make_batch(&ex, &[0, 1], None, &device);
+    assert_eq!(b.x.dims(), [2, 2, 1, 128]);
+    let via_iq: Vec<f32> = model.forward(b.x).into_data().try_to_vec().unwrap();
+    let img = Tensor::<1>::from_floats(pixels.as_slice(), &device).reshape([2, 1, 16, 16]);
+    let direct: Vec<f32> = model.forward(img).into_data().try_to_vec().unwrap();
+    for (a, b) in via_iq.iter().zip(&direct) {
+        assert!((a - b).abs() < 1e-5, "{via_iq:?} vs {direct:?}");
+    }
+}

@@ -2,6 +2,7 @@
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
+use rayon::prelude::*;
 use specmine_dsp::generator::GeneratorConfig;
 use specmine_nn::batch::{snr_filter, stratified_split};
 use specmine_nn::optim::{Optimizer, Schedule};
@@ -44,6 +45,14 @@ pub struct DegradationArgs {
     pub lr: f64,
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
+    /// The task: `iq` (1D networks on the I/Q vectors) or `spectrogram` (the image-shaped
+    /// view: each vector's log-power spectrogram, `n_fft x 2L/n_fft` pixels, through 2D
+    /// networks with 3x3 kernels, as the CIFAR experiments of He 2015).
+    #[arg(long, default_value = "iq", value_parser = ["iq", "spectrogram"])]
+    pub task: String,
+    /// FFT length of the spectrogram task (a power of two dividing 2L).
+    #[arg(long, default_value_t = 16)]
+    pub n_fft: usize,
     /// Run on this labelled data file (RadioML pickle or HDF5, NumPy, SigMF; see `inspect`)
     /// instead of the rml2016 generator; 20% of it (stratified by class and SNR) validates.
     #[arg(long)]
@@ -110,6 +119,25 @@ pub fn run(a: Args) -> Result<()> {
             (ex, info)
         }
     };
+    let image = a.task == "spectrogram";
+    let ex = if image {
+        if !(a.n_fft.is_power_of_two() && a.n_fft >= 4 && (2 * ex.vector_len) % a.n_fft == 0) {
+            bail!(
+                "--n-fft {}: expected a power of two >= 4 dividing 2 x the vector length ({})",
+                a.n_fft,
+                ex.vector_len
+            );
+        }
+        // Same examples, labels and SNRs; each vector's 2L values become its image.
+        let iq = ex
+            .iq
+            .par_chunks(2 * ex.vector_len)
+            .flat_map_iter(|v| specmine_dsp::util::spectrogram_image(v, a.n_fft))
+            .collect();
+        specmine_dsp::generator::Examples { iq, ..ex }
+    } else {
+        ex
+    };
     let split = stratified_split(&ex, 0.2, 0.0, 0);
     let data = TrainData {
         train: &ex,
@@ -144,13 +172,21 @@ pub fn run(a: Args) -> Result<()> {
     };
     let mut base =
         specmine_nn::registry::rf_resnet(ex.vector_len, ex.class_names.len(), a.shallow, true);
+    if image {
+        base.input = specmine_nn::config::InputShape {
+            channels: 1,
+            height: a.n_fft,
+            width: 2 * ex.vector_len / a.n_fft,
+        };
+    }
     base.widths = a.widths.clone();
     base.stem = specmine_nn::config::Stem::Conv {
         channels: a.widths[0],
         kernel: 3,
     };
     eprintln!(
-        "degradation study: {} training / {} validation examples (SNR >= {} dB), {} epochs, seeds {:?}",
+        "degradation study ({} task): {} training / {} validation examples (SNR >= {} dB), {} epochs, seeds {:?}",
+        a.task,
         data.train_idx.len(),
         data.valid_idx.len(),
         a.snr_min,

@@ -308,6 +308,43 @@ fn degradation_study_writes_every_file_on_a_tiny_budget() {
     )
     .unwrap();
     assert_eq!(m["input"]["width"], 64, "{m}");
+    // The image-shaped task: 64-sample vectors as 8 x 16 spectrograms through 2D networks.
+    let out4 = dir.path().join("study4");
+    let r = specmine(&[
+        "study",
+        "degradation",
+        "--data",
+        h5.to_str().unwrap(),
+        "--task",
+        "spectrogram",
+        "--n-fft",
+        "8",
+        "--epochs",
+        "1",
+        "--deep",
+        "2",
+        "--widths",
+        "4,4,8",
+        "--from-shallow",
+        "false",
+        "-o",
+        out4.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let m: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out4.join("arms/plain-14-seed0/model.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            &m["input"]["channels"],
+            &m["input"]["height"],
+            &m["input"]["width"]
+        ),
+        (&1.into(), &8.into(), &16.into()),
+        "{m}"
+    );
+    assert!(out4.join("training_error.png").exists());
     let none = specmine(&[
         "study",
         "degradation",
