@@ -177,6 +177,14 @@ pub struct MineArgs {
     /// classify).
     #[arg(long, default_value_t = 2)]
     pub min_rows: usize,
+    /// Do not also try signals without a symbol-rate line at the training scale of each analog
+    /// (and GFSK) class (see `class-scale` in the JSON's `symbol_rate_from`).
+    #[arg(long)]
+    pub no_scale_hypotheses: bool,
+    /// Estimated SNR (dB) from which signals without a symbol-rate line get the class-scale
+    /// hypotheses.
+    #[arg(long, default_value_t = 10.0, allow_hyphen_values = true)]
+    pub scale_min_snr_db: f64,
     /// Keep the detector's coarse band edges (one FFT bin of resolution) instead of refining
     /// each detection to its 99% occupied band at a finer resolution.
     #[arg(long)]
@@ -219,6 +227,43 @@ pub struct Found {
     /// How the symbol rate was found: `envelope` or `frequency-transitions` (a cyclic line,
     /// see `specmine_dsp::symbol_rate`), or `bandwidth` (no line: equivalent bandwidth).
     pub symbol_rate_from: &'static str,
+}
+
+/// One way of channelizing a detection for the classifier.
+struct Hypothesis {
+    symbol_rate_hz: f64,
+    /// Interleaved I/Q windows.
+    iq: Vec<f32>,
+    /// The model class whose training scale this hypothesis assumes (see [`class_scales`]).
+    class: Option<usize>,
+}
+
+/// For each model class without a symbol-rate line (analog, GFSK), its 99% occupied band as a
+/// fraction of the sample rate at the training scale (the generator's modulators at 8 samples
+/// per symbol; median of 8 examples of 8192 samples).
+fn class_scales(classes: &[String]) -> Vec<(usize, f64)> {
+    use rand::SeedableRng;
+    let modcfg = specmine_dsp::generator::GeneratorConfig::rml2016().modulator;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    classes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let m: Modulation = name.parse().ok()?;
+            if !(m.is_analog() || m == Modulation::Gfsk) {
+                return None;
+            }
+            let mut b: Vec<f64> = (0..8)
+                .filter_map(|_| {
+                    let x = specmine_dsp::modulate::modulate(m, 8192, &modcfg, &mut rng).ok()?;
+                    let (lo, hi) = specmine_dsp::scene::occupied_band(&x, 1.0, 0.005);
+                    Some(hi - lo)
+                })
+                .collect();
+            b.sort_by(f64::total_cmp);
+            b.get(b.len() / 2).map(|&beta| (i, beta.max(1e-3)))
+        })
+        .collect()
 }
 
 const IMG_W: usize = 1024;
@@ -395,7 +440,15 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
     if a.rate_hypotheses.is_empty() || a.rate_hypotheses.iter().any(|h| h.is_nan() || *h <= 0.0) {
         bail!("--rate-hypotheses: expected positive factors");
     }
-    type PerDetection = (Detection, &'static str, Vec<(f64, Vec<f32>)>);
+    // Signals without a symbol-rate line (analog, weak GFSK) are also tried at the scale each
+    // such class has in training: its 99% band as a fraction of the training sample rate,
+    // measured on the generator's modulators at 8 samples per symbol.
+    let scales: Vec<(usize, f64)> = if a.no_scale_hypotheses {
+        vec![]
+    } else {
+        class_scales(&loaded.classes)
+    };
+    type PerDetection = (Detection, &'static str, Vec<Hypothesis>);
     let per_det: Vec<PerDetection> = dets
         .par_iter()
         .map(|d| -> Result<PerDetection> {
@@ -443,9 +496,19 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
                     "bandwidth",
                 ),
             };
+            let mut tries: Vec<(f64, Option<usize>)> = a
+                .rate_hypotheses
+                .iter()
+                .map(|h| (rs_est * h, None))
+                .collect();
+            // Only clear signals: a weak digital signal also lacks a line, and at a wrong
+            // scale the model can be talked into an analog or GFSK label.
+            if from == "bandwidth" && d.snr_db >= a.scale_min_snr_db {
+                tries.extend(scales.iter().map(|&(c, beta)| (bw / beta / sps, Some(c))));
+            }
             let mut out = vec![];
-            for h in &a.rate_hypotheses {
-                let out_rate = (sps * rs_est * h).min(rate);
+            for (rs_try, class) in tries {
+                let out_rate = (sps * rs_try).min(rate);
                 // A length the FFT transforms fast (Bluestein's algorithm is several times slower).
                 let need = (need_out as f64 * rate / out_rate) as usize;
                 let need_in = if fast_fft_len_above(need) <= count {
@@ -456,12 +519,25 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
                 let x = rec.read(d.sample_start + ((count - need_in) / 2) as u64, need_in)?;
                 let y = extract(&x, rate, center, out_rate);
                 // Drop the edges (circular effects, ramps), then take consecutive windows.
-                let nw = (y.len().saturating_sub(l) / l).min(a.max_windows);
-                let iq = y[l / 2..l / 2 + nw * l]
+                // (A detection too short for one window at this rate gives none.)
+                // Class-scale hypotheses are checks, not the main reading: half the windows.
+                let max_w = if class.is_some() {
+                    (a.max_windows / 2).max(1)
+                } else {
+                    a.max_windows
+                };
+                let nw = (y.len().saturating_sub(l) / l).min(max_w);
+                let iq = y
+                    .get(l / 2..l / 2 + nw * l)
+                    .unwrap_or(&[])
                     .iter()
                     .flat_map(|c| [c.re, c.im])
                     .collect();
-                out.push((out_rate / sps, iq));
+                out.push(Hypothesis {
+                    symbol_rate_hz: out_rate / sps,
+                    iq,
+                    class,
+                });
             }
             Ok((d.clone(), from, out))
         })
@@ -489,8 +565,16 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
     let mut rates = vec![];
     for (k, hyps) in per_det.into_iter().enumerate() {
         let mut r = vec![];
-        for (h, (rs, iq)) in hyps.into_iter().enumerate() {
-            r.push(rs);
+        for (
+            h,
+            Hypothesis {
+                symbol_rate_hz: rs,
+                iq,
+                class,
+            },
+        ) in hyps.into_iter().enumerate()
+        {
+            r.push((rs, class));
             for _ in 0..iq.len() / (2 * l) {
                 windows.labels.push(0);
                 windows.snrs_db.push(0.0);
@@ -510,7 +594,7 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
         // Per hypothesis, the mean log-probability of each class over its windows; keep the
         // hypothesis whose best class scores highest.
         let mut best: Option<(f32, usize, Vec<f32>, usize)> = None;
-        for h in 0..a.rate_hypotheses.len() {
+        for (h, &(_, class)) in rates[k].iter().enumerate() {
             let rows: Vec<usize> = (0..owner.len()).filter(|&i| owner[i] == (k, h)).collect();
             if rows.is_empty() {
                 continue; // too short to hold one window at this rate
@@ -522,6 +606,12 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
                 }
             }
             let top = m.iter().cloned().fold(f32::MIN, f32::max);
+            // A class's own scale counts only when the model, seeing the signal at that
+            // scale, names that class: the scale and the label must agree.
+            let top = match class {
+                Some(ci) if m[ci] < top => continue,
+                _ => top,
+            };
             if best.as_ref().is_none_or(|b| top > b.0) {
                 best = Some((top, h, m, rows.len()));
             }
@@ -544,8 +634,11 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
             confidence: probs[0].1,
             top3: probs.into_iter().take(3).collect(),
             windows: n_windows,
-            symbol_rate_hz: rates[k][h],
-            symbol_rate_from: rate_from[k],
+            symbol_rate_hz: rates[k][h].0,
+            symbol_rate_from: match rates[k][h].1 {
+                Some(_) => "class-scale",
+                None => rate_from[k],
+            },
         });
     }
     let elapsed = t0.elapsed().as_secs_f64();
