@@ -238,10 +238,10 @@ struct Hypothesis {
     class: Option<usize>,
 }
 
-/// For each model class without a symbol-rate line (analog, GFSK), its 99% occupied band as a
-/// fraction of the sample rate at the training scale (the generator's modulators at 8 samples
+/// For each model class without a symbol-rate line (analog, GFSK), its 99% occupied band and
+/// that band's centre as fractions of the sample rate at the training scale (the generator's modulators at 8 samples
 /// per symbol; median of 8 examples of 8192 samples).
-fn class_scales(classes: &[String]) -> Vec<(usize, f64)> {
+fn class_scales(classes: &[String]) -> Vec<ClassScale> {
     use rand::SeedableRng;
     let modcfg = specmine_dsp::generator::GeneratorConfig::rml2016().modulator;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
@@ -253,17 +253,35 @@ fn class_scales(classes: &[String]) -> Vec<(usize, f64)> {
             if !(m.is_analog() || m == Modulation::Gfsk) {
                 return None;
             }
-            let mut b: Vec<f64> = (0..8)
+            let bands: Vec<(f64, f64)> = (0..8)
                 .filter_map(|_| {
                     let x = specmine_dsp::modulate::modulate(m, 8192, &modcfg, &mut rng).ok()?;
-                    let (lo, hi) = specmine_dsp::scene::occupied_band(&x, 1.0, 0.005);
-                    Some(hi - lo)
+                    Some(specmine_dsp::scene::occupied_band(&x, 1.0, 0.005))
                 })
                 .collect();
-            b.sort_by(f64::total_cmp);
-            b.get(b.len() / 2).map(|&beta| (i, beta.max(1e-3)))
+            let median = |mut v: Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v.get(v.len() / 2).copied()
+            };
+            let band = median(bands.iter().map(|b| b.1 - b.0).collect())?;
+            let center = median(bands.iter().map(|b| 0.5 * (b.0 + b.1)).collect())?;
+            Some(ClassScale {
+                class: i,
+                band: band.max(1e-3),
+                center,
+            })
         })
         .collect()
+}
+
+/// Where a class's energy sits at the training scale, as fractions of the sample rate.
+#[derive(Clone, Copy)]
+struct ClassScale {
+    class: usize,
+    /// 99% occupied band.
+    band: f64,
+    /// Centre of that band relative to DC (single-sideband signals sit off DC).
+    center: f64,
 }
 
 const IMG_W: usize = 1024;
@@ -443,7 +461,7 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
     // Signals without a symbol-rate line (analog, weak GFSK) are also tried at the scale each
     // such class has in training: its 99% band as a fraction of the training sample rate,
     // measured on the generator's modulators at 8 samples per symbol.
-    let scales: Vec<(usize, f64)> = if a.no_scale_hypotheses {
+    let scales: Vec<ClassScale> = if a.no_scale_hypotheses {
         vec![]
     } else {
         class_scales(&loaded.classes)
@@ -496,18 +514,28 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
                     "bandwidth",
                 ),
             };
-            let mut tries: Vec<(f64, Option<usize>)> = a
+            // (symbol rate, centre frequency, class the scale assumes)
+            let mut tries: Vec<(f64, f64, Option<usize>)> = a
                 .rate_hypotheses
                 .iter()
-                .map(|h| (rs_est * h, None))
+                .map(|h| (rs_est * h, center, None))
                 .collect();
             // Only clear signals: a weak digital signal also lacks a line, and at a wrong
             // scale the model can be talked into an analog or GFSK label.
             if from == "bandwidth" && d.snr_db >= a.scale_min_snr_db {
-                tries.extend(scales.iter().map(|&(c, beta)| (bw / beta / sps, Some(c))));
+                tries.extend(scales.iter().map(|sc| {
+                    let out_rate = bw / sc.band;
+                    // Put the band where the class has it in training (an SSB signal's
+                    // suppressed carrier at DC, not the middle of its sideband).
+                    (
+                        out_rate / sps,
+                        center - sc.center * out_rate,
+                        Some(sc.class),
+                    )
+                }));
             }
             let mut out = vec![];
-            for (rs_try, class) in tries {
+            for (rs_try, center, class) in tries {
                 let out_rate = (sps * rs_try).min(rate);
                 // A length the FFT transforms fast (Bluestein's algorithm is several times slower).
                 let need = (need_out as f64 * rate / out_rate) as usize;
