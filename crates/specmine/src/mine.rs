@@ -181,6 +181,10 @@ pub struct MineArgs {
     /// (and GFSK) class (see `class-scale` in the JSON's `symbol_rate_from`).
     #[arg(long)]
     pub no_scale_hypotheses: bool,
+    /// After classification, join detections with the same label and band at most this many
+    /// milliseconds apart (one signal split by pauses); 0 keeps them apart.
+    #[arg(long, default_value_t = 0.0)]
+    pub merge_same_label_ms: f64,
     /// Estimated SNR (dB) from which signals without a symbol-rate line get the class-scale
     /// hypotheses.
     #[arg(long, default_value_t = 10.0, allow_hyphen_values = true)]
@@ -227,6 +231,43 @@ pub struct Found {
     /// How the symbol rate was found: `envelope` or `frequency-transitions` (a cyclic line,
     /// see `specmine_dsp::symbol_rate`), or `bandwidth` (no line: equivalent bandwidth).
     pub symbol_rate_from: &'static str,
+}
+
+/// Join detections of one signal that the detector split in time (an analog signal's speech
+/// pauses): same label, bands sharing at least half of the narrower one, at most `gap`
+/// samples apart. The joined box spans both; its SNR is the duration-weighted mean, its
+/// confidence the larger.
+fn merge_same_label(mut found: Vec<Found>, gap: u64) -> Vec<Found> {
+    if gap == 0 {
+        return found;
+    }
+    found.sort_by_key(|f| f.det.sample_start);
+    let mut out: Vec<Found> = Vec::with_capacity(found.len());
+    'next: for f in found {
+        for o in out.iter_mut().rev() {
+            let (a, b) = (o.det.clone(), &f.det);
+            let ov = a.freq_upper_hz.min(b.freq_upper_hz) - a.freq_lower_hz.max(b.freq_lower_hz);
+            let narrow = (a.freq_upper_hz - a.freq_lower_hz).min(b.freq_upper_hz - b.freq_lower_hz);
+            let a_end = a.sample_start + a.sample_count;
+            let t_gap = b.sample_start.saturating_sub(a_end);
+            if o.label == f.label && 2.0 * ov >= narrow && t_gap <= gap {
+                let (na, nb) = (a.sample_count as f64, b.sample_count as f64);
+                let end = a_end.max(b.sample_start + b.sample_count);
+                o.det.snr_db = (a.snr_db * na + b.snr_db * nb) / (na + nb);
+                o.det.freq_lower_hz = a.freq_lower_hz.min(b.freq_lower_hz);
+                o.det.freq_upper_hz = a.freq_upper_hz.max(b.freq_upper_hz);
+                o.det.sample_count = end - o.det.sample_start;
+                o.windows += f.windows;
+                if f.confidence > o.confidence {
+                    o.confidence = f.confidence;
+                    o.top3 = f.top3.clone();
+                }
+                continue 'next;
+            }
+        }
+        out.push(f);
+    }
+    out
 }
 
 /// One way of channelizing a detection for the classifier.
@@ -669,6 +710,7 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
             },
         });
     }
+    let found = merge_same_label(found, (a.merge_same_label_ms * 1e-3 * rate) as u64);
     let elapsed = t0.elapsed().as_secs_f64();
     // Outputs.
     let (meta_path, _) = sigmf::paths(&a.recording);
@@ -935,4 +977,45 @@ pub fn score(truth: &Meta, found: &[Found], fc: f64) -> serde_json::Value {
         "by_snr": by_band,
         "signals": matches,
     })
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::*;
+
+    fn found(start: u64, count: u64, lo: f64, hi: f64, label: &str) -> Found {
+        Found {
+            det: Detection {
+                sample_start: start,
+                sample_count: count,
+                freq_lower_hz: lo,
+                freq_upper_hz: hi,
+                snr_db: 10.0,
+            },
+            label: label.into(),
+            confidence: 0.5,
+            top3: vec![],
+            windows: 2,
+            symbol_rate_hz: 1.0,
+            symbol_rate_from: "bandwidth",
+        }
+    }
+
+    #[test]
+    fn same_label_fragments_join_and_others_stay_apart() {
+        let f = vec![
+            found(0, 100, 0.0, 10.0, "WBFM"),
+            found(150, 100, 2.0, 12.0, "WBFM"), // 50 samples later, same band: joins
+            found(260, 100, 0.0, 10.0, "QPSK"), // other label
+            found(1000, 100, 0.0, 10.0, "WBFM"), // too far
+            found(120, 50, 50.0, 60.0, "WBFM"), // other band
+        ];
+        let m = merge_same_label(f.clone(), 60);
+        assert_eq!(m.len(), 4, "{m:?}");
+        let j = &m[0];
+        assert_eq!((j.det.sample_start, j.det.sample_count), (0, 250));
+        assert_eq!((j.det.freq_lower_hz, j.det.freq_upper_hz), (0.0, 12.0));
+        assert_eq!(j.windows, 4);
+        assert_eq!(merge_same_label(f, 0).len(), 5);
+    }
 }
