@@ -285,66 +285,32 @@ fn degradation_study_writes_every_file_on_a_tiny_budget() {
         h5.to_str().unwrap(),
     ]);
     assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));
-    let out2 = dir.path().join("study2");
-    let r = specmine(&[
-        "study",
-        "degradation",
-        "--data",
-        h5.to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--deep",
-        "2",
-        "--widths",
-        "4,4,8",
-        "--from-shallow",
-        "false",
-        "-o",
-        out2.to_str().unwrap(),
-    ]);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let m: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out2.join("arms/residual-14-seed0/model.json")).unwrap(),
-    )
-    .unwrap();
+    // A tiny study on the file (`extra` flags added), then one arm's model config.
+    let tiny = |name: &str, extra: &[&str], arm: &str| -> serde_json::Value {
+        let out = dir.path().join(name);
+        let mut args = vec!["study", "degradation", "--data", h5.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--epochs", "1", "--deep", "2", "--widths", "4,4,8"]);
+        args.extend_from_slice(&["--from-shallow", "false", "-o", out.to_str().unwrap()]);
+        let r = specmine(&args);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        assert!(out.join("training_error.png").exists());
+        let path = out.join("arms").join(arm).join("model.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let m = tiny("study2", &[], "residual-14-seed0");
     assert_eq!(m["input"]["width"], 64, "{m}");
     // The image-shaped task: 64-sample vectors as 8 x 16 spectrograms through 2D networks.
-    let out4 = dir.path().join("study4");
-    let r = specmine(&[
-        "study",
-        "degradation",
-        "--data",
-        h5.to_str().unwrap(),
-        "--task",
-        "spectrogram",
-        "--n-fft",
-        "8",
-        "--epochs",
-        "1",
-        "--deep",
-        "2",
-        "--widths",
-        "4,4,8",
-        "--from-shallow",
-        "false",
-        "-o",
-        out4.to_str().unwrap(),
-    ]);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let m: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out4.join("arms/plain-14-seed0/model.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        (
-            &m["input"]["channels"],
-            &m["input"]["height"],
-            &m["input"]["width"]
-        ),
-        (&1.into(), &8.into(), &16.into()),
-        "{m}"
+    let m = tiny(
+        "study4",
+        &["--task", "spectrogram", "--n-fft", "8"],
+        "plain-14-seed0",
     );
-    assert!(out4.join("training_error.png").exists());
+    let i = &m["input"];
+    assert_eq!(
+        (&i["channels"], &i["height"], &i["width"]),
+        (&1.into(), &8.into(), &16.into())
+    );
     let none = specmine(&[
         "study",
         "degradation",
