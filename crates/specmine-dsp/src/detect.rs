@@ -37,8 +37,8 @@ pub struct DetectorConfig {
     /// speech pauses break analog signals) and are merged; so are regions overlapping in time
     /// whose bands touch (within `gap_cells` bins).
     pub merge_gap_rows: usize,
-    /// Detections spanning fewer rows are dropped by the miner: too short to classify, and
-    /// mostly the spectral splatter of a strong signal switching on or off.
+    /// Merged regions spanning fewer rows are dropped: too short to classify, and mostly the
+    /// spectral splatter of a strong signal switching on or off.
     pub min_rows: usize,
 }
 
@@ -322,8 +322,9 @@ impl RegionFinder {
     }
 }
 
-/// Merge fragments of one signal (see [`DetectorConfig::merge_gap_rows`]); the result is
-/// sorted by start row, then lower bin.
+/// Merge fragments of one signal (see [`DetectorConfig::merge_gap_rows`]) and drop what is
+/// still shorter than [`DetectorConfig::min_rows`]; the result is sorted by start row, then
+/// lower bin.
 pub fn merge_regions(mut regions: Vec<Region>, cfg: &DetectorConfig) -> Vec<Region> {
     let rows = cfg.merge_gap_rows as u64;
     let g = cfg.gap_cells;
@@ -361,6 +362,7 @@ pub fn merge_regions(mut regions: Vec<Region>, cfg: &DetectorConfig) -> Vec<Regi
             }
         }
     }
+    regions.retain(|r| r.row_last - r.row_first + 1 >= cfg.min_rows as u64);
     regions.sort_by_key(|r| (r.row_first, r.bin_lo));
     regions
 }

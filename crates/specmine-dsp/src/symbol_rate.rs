@@ -107,19 +107,16 @@ pub fn estimate_symbol_rate(
 
 /// The envelope feature alone (see [`estimate_symbol_rate`]).
 pub fn envelope_rate(x: &[C32], fs: f64, band_hz: f64, min_strength: f64) -> Option<RateEstimate> {
-    let top = fs / 2.0 * 0.95;
     // Raised-cosine signals: the 99% band is about 1.0-1.35 x the symbol rate.
     let env: Vec<f32> = x.iter().map(|v| v.norm_sqr()).collect();
-    if let Some((f, s)) = strongest_line(&env, fs, 0.55 * band_hz, (1.25 * band_hz).min(top))
-        && s >= min_strength
-    {
-        return Some(RateEstimate {
-            rate_hz: f,
-            strength: s,
-            feature: RateFeature::Envelope,
-        });
-    }
-    None
+    line_rate(
+        &env,
+        fs,
+        (0.55, 1.25),
+        band_hz,
+        min_strength,
+        RateFeature::Envelope,
+    )
 }
 
 /// The frequency-transition feature alone (see [`estimate_symbol_rate`]), on a signal already
@@ -130,8 +127,6 @@ pub fn transition_rate(
     band_hz: f64,
     min_strength: f64,
 ) -> Option<RateEstimate> {
-    let top = fs / 2.0 * 0.95;
-    // Continuous-phase FSK: the 99% band is about 0.7-2 x the symbol rate.
     // Instantaneous frequency, smoothed over 4 samples (noise in the phase difference is
     // white), then the size of its change: peaks at each symbol transition.
     let inst: Vec<f32> = x.windows(2).map(|w| (w[1] * w[0].conj()).arg()).collect();
@@ -140,16 +135,28 @@ pub fn transition_rate(
         .map(|w| w.iter().sum::<f32>() / 4.0)
         .collect();
     let trans: Vec<f32> = smooth.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
-    if let Some((f, s)) = strongest_line(&trans, fs, 0.4 * band_hz, (1.6 * band_hz).min(top))
-        && s >= min_strength
-    {
-        return Some(RateEstimate {
-            rate_hz: f,
-            strength: s,
-            feature: RateFeature::FrequencyTransitions,
-        });
-    }
-    None
+    // Continuous-phase FSK: the 99% band is about 0.7-2 x the symbol rate.
+    let feature = RateFeature::FrequencyTransitions;
+    line_rate(&trans, fs, (0.4, 1.6), band_hz, min_strength, feature)
+}
+
+/// The strongest line of the feature `v` between `range.0` and `range.1` times `band_hz`
+/// (below Nyquist), as a rate when it stands at least `min_strength` over the median.
+fn line_rate(
+    v: &[f32],
+    fs: f64,
+    range: (f64, f64),
+    band_hz: f64,
+    min_strength: f64,
+    feature: RateFeature,
+) -> Option<RateEstimate> {
+    let top = fs / 2.0 * 0.95;
+    let (f, s) = strongest_line(v, fs, range.0 * band_hz, (range.1 * band_hz).min(top))?;
+    (s >= min_strength).then_some(RateEstimate {
+        rate_hz: f,
+        strength: s,
+        feature,
+    })
 }
 
 #[cfg(test)]

@@ -18,8 +18,7 @@ use burn::tensor::ops::ConvOptions;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// How [`Conv`] runs 1D (`1 x k` on height-1 input) convolutions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvPath {
     /// burn's `conv1d` / `conv2d` (the default: on flex the lowering below measured no faster
     /// for the RF networks, see BENCHMARKS.md).

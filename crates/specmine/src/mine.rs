@@ -488,7 +488,6 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
         .iter()
         .map(|r| cfg.detection(r, rate))
         .filter(|d| d.snr_db >= a.min_snr_db)
-        .filter(|d| d.sample_count >= (cfg.min_rows * cfg.hop()) as u64)
         .collect();
     // Channelize: each detection to 8 samples per (estimated) symbol, windows of L samples.
     let stft = Stft::new(cfg.fft_len);
@@ -575,18 +574,28 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
                     )
                 }));
             }
+            // A length the FFT transforms fast for each rate (Bluestein's algorithm is several
+            // times slower), all centred in the detection: one read serves every hypothesis.
+            let plans: Vec<(f64, f64, Option<usize>, usize)> = tries
+                .into_iter()
+                .map(|(rs_try, center, class)| {
+                    let out_rate = (sps * rs_try).min(rate);
+                    let need = fast_fft_len_above((need_out as f64 * rate / out_rate) as usize);
+                    let need_in = if need <= count {
+                        need
+                    } else {
+                        fast_fft_len_below(count)
+                    };
+                    (out_rate, center, class, need_in)
+                })
+                .collect();
+            let most = plans.iter().map(|p| p.3).max().unwrap_or(0);
+            let first = (count - most) / 2;
+            let all = rec.read(d.sample_start + first as u64, most)?;
             let mut out = vec![];
-            for (rs_try, center, class) in tries {
-                let out_rate = (sps * rs_try).min(rate);
-                // A length the FFT transforms fast (Bluestein's algorithm is several times slower).
-                let need = (need_out as f64 * rate / out_rate) as usize;
-                let need_in = if fast_fft_len_above(need) <= count {
-                    fast_fft_len_above(need)
-                } else {
-                    fast_fft_len_below(count)
-                };
-                let x = rec.read(d.sample_start + ((count - need_in) / 2) as u64, need_in)?;
-                let y = extract(&x, rate, center, out_rate);
+            for (out_rate, center, class, need_in) in plans {
+                let skip = (count - need_in) / 2 - first;
+                let y = extract(&all[skip..skip + need_in], rate, center, out_rate);
                 // Drop the edges (circular effects, ramps), then take consecutive windows.
                 // (A detection too short for one window at this rate gives none.)
                 // Class-scale hypotheses are checks, not the main reading: half the windows.
@@ -611,16 +620,6 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
             Ok((d.clone(), from, out))
         })
         .collect::<Result<_>>()?;
-    let mut dets = vec![];
-    let mut rate_from = vec![];
-    let per_det: Vec<_> = per_det
-        .into_iter()
-        .map(|(d, from, out)| {
-            dets.push(d);
-            rate_from.push(from);
-            out
-        })
-        .collect();
     let t_channelize = t0.elapsed().as_secs_f64() - t_detect;
     let mut windows = Examples {
         vector_len: l,
@@ -629,27 +628,23 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
         snrs_db: vec![],
         class_names: loaded.classes.clone(),
     };
-    // owner[i] = (detection, hypothesis) of window i.
+    // owner[i] = (detection, hypothesis) of window i; rates[k][h] = (symbol rate, class).
     let mut owner = vec![];
     let mut rates = vec![];
-    for (k, hyps) in per_det.into_iter().enumerate() {
+    let mut dets = vec![];
+    let mut rate_from = vec![];
+    for (k, (d, from, hyps)) in per_det.into_iter().enumerate() {
+        dets.push(d);
+        rate_from.push(from);
         let mut r = vec![];
-        for (
-            h,
-            Hypothesis {
-                symbol_rate_hz: rs,
-                iq,
-                class,
-            },
-        ) in hyps.into_iter().enumerate()
-        {
-            r.push((rs, class));
-            for _ in 0..iq.len() / (2 * l) {
+        for (h, hyp) in hyps.into_iter().enumerate() {
+            r.push((hyp.symbol_rate_hz, hyp.class));
+            for _ in 0..hyp.iq.len() / (2 * l) {
                 windows.labels.push(0);
                 windows.snrs_db.push(0.0);
                 owner.push((k, h));
             }
-            windows.iq.extend(iq);
+            windows.iq.extend(hyp.iq);
         }
         rates.push(r);
     }
