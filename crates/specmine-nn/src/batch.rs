@@ -61,15 +61,38 @@ pub struct Batch {
     pub labels: Vec<u16>,
 }
 
-/// Gather `idx` into a `[B, 2, 1, L]` tensor, applying `augment` with `rng` when given.
+/// Gather `idx` into a `[B, 2, 1, L]` tensor of I/Q, applying `augment` with `rng` when
+/// given; or, with `image = Some([c, h, w])` (see [`crate::Model::image_shape`]), into a
+/// `[B, c, h, w]` tensor of images, each example's `2 L = c h w` values read in row-major
+/// order (the I/Q augmentations do not apply to images and are skipped).
 pub fn make_batch(
     ex: &Examples,
     idx: &[usize],
     augment: Option<(&Augment, &mut ChaCha8Rng)>,
+    image: Option<[usize; 3]>,
     device: &Device,
 ) -> Batch {
     let l = ex.vector_len;
     let b = idx.len();
+    let labels: Vec<u16> = idx.iter().map(|&i| ex.labels[i]).collect();
+    let y: Vec<i64> = labels.iter().map(|&v| v as i64).collect();
+    let y = Tensor::from_data(TensorData::new(y, [b]), device);
+    if let Some([c, h, w]) = image {
+        assert_eq!(
+            c * h * w,
+            2 * l,
+            "image shape {c}x{h}x{w} for {l}-sample examples"
+        );
+        let x: Vec<f32> = idx
+            .iter()
+            .flat_map(|&i| ex.vector(i).iter().copied())
+            .collect();
+        return Batch {
+            x: Tensor::from_data(TensorData::new(x, [b, c, h, w]), device),
+            y,
+            labels,
+        };
+    }
     let mut x = vec![0f32; b * 2 * l];
     let mut tmp = vec![0f32; 2 * l];
     let mut aug = augment;
@@ -84,11 +107,9 @@ pub fn make_batch(
             xq[t] = tmp[2 * t + 1];
         }
     }
-    let labels: Vec<u16> = idx.iter().map(|&i| ex.labels[i]).collect();
-    let y: Vec<i64> = labels.iter().map(|&v| v as i64).collect();
     Batch {
         x: Tensor::from_data(TensorData::new(x, [b, 2, 1, l]), device),
-        y: Tensor::from_data(TensorData::new(y, [b]), device),
+        y,
         labels,
     }
 }
@@ -131,7 +152,7 @@ mod tests {
         }
         .generate(1, 1)
         .unwrap();
-        let b = make_batch(&ex, &[3, 5], None, &Device::flex());
+        let b = make_batch(&ex, &[3, 5], None, None, &Device::flex());
         assert_eq!(b.x.dims(), [2, 2, 1, 128]);
         let v: Vec<f32> = b.x.into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(v[0], ex.vector(3)[0]);

@@ -97,7 +97,7 @@ pub fn predict(
     let m = model.valid();
     let mut out = Vec::with_capacity(idx.len());
     for chunk in idx.chunks(batch.max(1)) {
-        let b = make_batch(ex, chunk, None, device);
+        let b = make_batch(ex, chunk, None, model.image_shape(), device);
         let logits = m.forward(b.x);
         let c = logits.dims()[1];
         let v: Vec<f32> = logits.into_data().try_to_vec::<f32>().expect("f32 logits");
@@ -125,7 +125,7 @@ pub fn predict_log_probs(
     let m = model.valid();
     let mut out = Vec::new();
     for chunk in idx.chunks(batch.max(1)) {
-        let b = make_batch(ex, chunk, None, device);
+        let b = make_batch(ex, chunk, None, model.image_shape(), device);
         let lp = burn::tensor::activation::log_softmax(m.forward(b.x), 1);
         out.extend(lp.into_data().try_to_vec::<f32>().expect("f32 log-probs"));
     }

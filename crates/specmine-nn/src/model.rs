@@ -107,6 +107,16 @@ impl Model {
         self.forward_head(self.forward_features(x))
     }
 
+    /// `[channels, height, width]` of a network that takes images (the spectrogram task of
+    /// `specmine study degradation`), `None` for one that takes I/Q vectors. What
+    /// [`crate::batch::make_batch`] needs to lay a batch out for this model.
+    pub fn image_shape(&self) -> Option<[usize; 3]> {
+        match self {
+            Self::ResNet(m) => (m.input_shape[1] > 1).then_some(m.input_shape),
+            Self::OShea(_) => None,
+        }
+    }
+
     /// I/Q convenience: `[batch, 2, L]` in, logits out.
     ///
     /// # Shapes

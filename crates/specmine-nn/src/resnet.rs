@@ -166,7 +166,7 @@ pub struct ResNet {
     pub final_norm: Option<BatchNorm>,
     pub act: burn::nn::activation::Activation,
     pub head: Linear,
-    /// The configured input `[channels, height, width]` (see [`ResNet::forward_features`]).
+    /// The configured input `[channels, height, width]` (see [`crate::Model::image_shape`]).
     pub input_shape: [usize; 3],
 }
 
@@ -245,19 +245,7 @@ impl ResNet {
     /// # Shapes
     /// - x: `[batch, channels, height, width]` (1D: `[batch, 2, 1, L]`)
     /// - output: `[batch, feature_dim]`
-    ///
-    /// A 2D network also takes a batch shaped like I/Q, `[batch, 2, 1, L]` with
-    /// `2 L = channels x height x width`, as `batch::make_batch` builds from examples whose
-    /// `2 L` values are an image in row-major `[channels, height, width]` order (the
-    /// spectrogram task of `specmine study degradation`): the I/Q de-interleave is undone.
     pub fn forward_features(&self, x: Tensor<4>) -> Tensor<2> {
-        let [c, h, w] = self.input_shape;
-        let [b, xc, xh, xw] = x.dims();
-        let x = if h > 1 && xh == 1 && xc == 2 && 2 * xw == c * h * w {
-            x.reshape([b, 2, xw]).swap_dims(1, 2).reshape([b, c, h, w])
-        } else {
-            x
-        };
         let x = if self.input_norm == 1 {
             rms_normalize(x)
         } else {

@@ -241,7 +241,7 @@ pub fn evaluate_loss(
     let m = model.valid();
     let (mut loss, mut correct) = (0.0, 0usize);
     for chunk in idx.chunks(batch.max(1)) {
-        let b = make_batch(ex, chunk, None, device);
+        let b = make_batch(ex, chunk, None, model.image_shape(), device);
         let logits = m.forward(b.x);
         let c = logits.dims()[1];
         loss += smoothed_cross_entropy(logits.clone(), &b.labels, 0.0).into_scalar::<f32>() as f64
@@ -415,7 +415,7 @@ pub fn train(
         for b in 0..n_batches {
             let idx = &order[b * cfg.batch_size..((b + 1) * cfg.batch_size).min(order.len())];
             let aug = (!cfg.augment.is_off()).then_some((&cfg.augment, &mut aug_rng));
-            let batch = make_batch(train_ex, idx, aug, &ad);
+            let batch = make_batch(train_ex, idx, aug, model.image_shape(), &ad);
             lr = cfg.schedule.lr(
                 cfg.lr,
                 epoch as f64 + b as f64 / n_batches as f64,

@@ -195,8 +195,8 @@ fn rf_resnet_is_the_issue_8_model() {
 
 #[test]
 fn image_networks_take_images_stored_as_iq_vectors() {
-    // An example whose 2L = 256 values are a 1x16x16 image goes through make_batch's I/Q
-    // layout ([b, 2, 1, 128], de-interleaved) and must give the logits of the image itself.
+    // An example whose 2L = 256 values are a 1x16x16 image goes through make_batch laid out
+    // for the model (its image shape) and must give the logits of the image itself.
     use specmine_dsp::generator::Examples;
     let mut cfg = specmine_nn::registry::rf_resnet(128, 11, 1, true);
     cfg.input = specmine_nn::config::InputShape {
@@ -216,8 +216,9 @@ fn image_networks_take_images_stored_as_iq_vectors() {
         snrs_db: vec![0.0, 0.0],
         class_names: (0..11).map(|i| i.to_string()).collect(),
     };
-    let b = specmine_nn::batch::make_batch(&ex, &[0, 1], None, &device);
-    assert_eq!(b.x.dims(), [2, 2, 1, 128]);
+    assert_eq!(model.image_shape(), Some([1, 16, 16]));
+    let b = specmine_nn::batch::make_batch(&ex, &[0, 1], None, model.image_shape(), &device);
+    assert_eq!(b.x.dims(), [2, 1, 16, 16]);
     let via_iq: Vec<f32> = model.forward(b.x).into_data().try_to_vec().unwrap();
     let img = Tensor::<1>::from_floats(pixels.as_slice(), &device).reshape([2, 1, 16, 16]);
     let direct: Vec<f32> = model.forward(img).into_data().try_to_vec().unwrap();
