@@ -1,4 +1,4 @@
-//! Per-layer timing of burn's `conv1d` against `layers::conv1d_gemm` on the RF networks'
+//! Per-layer timing of burn's `conv1d` against `flexconv::conv1d` (`--conv gemm`) on the RF networks'
 //! geometries, forward and forward + backward (autodiff, flex backend):
 //! `cargo run --release -p specmine-nn --example conv_layers`. Evidence for BENCHMARKS.md.
 
@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
-use specmine_nn::layers::conv1d_gemm;
+use specmine_nn::flexconv::conv1d as conv1d_gemm;
 use std::time::Instant;
 
 fn main() {

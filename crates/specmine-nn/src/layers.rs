@@ -1,12 +1,10 @@
 //! Layers shared by the model zoo: a convolution that serves 1D and 2D inputs, activations,
 //! initialisers and the parameter-free shortcut of He 2015 (option A).
 //!
-//! The 1D convolutions of the I/Q networks can also run as an explicit unfold + matrix multiply
-//! ([`conv1d_gemm`], the im2col lowering of Chellapilla et al. 2006) instead of burn's `conv1d`
-//! (`--conv gemm`). It puts the forward pass and both gradients on one large GEMM each, where
-//! burn 0.22's `flex` backend takes the weight gradient through a generic decomposition; but
-//! gathering the taps costs flex's slow strided copies and concatenations, so it is measured no
-//! faster overall and is not the default (BENCHMARKS.md).
+//! The 1D convolutions of the I/Q networks run on specmine's im2col + GEMM kernels for the
+//! `flex` backend ([`crate::flexconv`]) by default: burn 0.22's flex takes their gradients
+//! through a generic decomposition, twice as slow for a training step (BENCHMARKS.md).
+//! `--conv burn` switches back to burn's `conv1d`.
 
 use crate::config::{Activation, Init};
 use burn::module::Param;
@@ -20,10 +18,10 @@ use std::sync::atomic::{AtomicU8, Ordering};
 /// How [`Conv`] runs 1D (`1 x k` on height-1 input) convolutions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvPath {
-    /// burn's `conv1d` / `conv2d` (the default: on flex the lowering below measured no faster
-    /// for the RF networks, see BENCHMARKS.md).
+    /// burn's `conv1d`.
     Burn,
-    /// The unfold + GEMM lowering ([`conv1d_gemm`]).
+    /// specmine's im2col + GEMM kernels on flex ([`crate::flexconv::conv1d`]), burn's `conv1d`
+    /// on other backends (the default).
     Gemm,
 }
 
@@ -41,7 +39,7 @@ impl std::str::FromStr for ConvPath {
 static CONV_PATH: AtomicU8 = AtomicU8::new(0);
 
 /// Choose how every [`Conv`] in this process runs its 1D convolutions (default
-/// [`ConvPath::Burn`]; also set by the environment variable `SPECMINE_CONV=burn|gemm`, read by
+/// [`ConvPath::Gemm`]; also set by the environment variable `SPECMINE_CONV=burn|gemm`, read by
 /// [`conv_path`] while nothing was set here). The result is the same up to float rounding;
 /// only the speed differs.
 pub fn set_conv_path(path: ConvPath) {
@@ -61,61 +59,11 @@ pub fn conv_path() -> ConvPath {
             let p = std::env::var("SPECMINE_CONV")
                 .ok()
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(ConvPath::Burn);
+                .unwrap_or(ConvPath::Gemm);
             set_conv_path(p);
             p
         }
     }
-}
-
-/// 1D convolution lowered to one matrix multiply: the `k` taps of the zero-padded input are
-/// gathered (strided slices, so autodiff's backward is `k` slice-assigns) into a
-/// `[c_in * k, batch * l_out]` matrix that the `[c_out, c_in * k]` weight multiplies. The
-/// backward pass is then two large GEMMs as well (weight: `dy * cols^T`; input: `w^T * dy`).
-///
-/// # Shapes
-/// - x: `[batch, c_in, l]`
-/// - weight: `[c_out, c_in, k]`
-/// - bias: `[c_out]`
-/// - output: `[batch, c_out, (l + 2 * padding - k) / stride + 1]`
-pub fn conv1d_gemm(
-    x: Tensor<3>,
-    weight: Tensor<3>,
-    bias: Option<Tensor<1>>,
-    stride: usize,
-    padding: usize,
-) -> Tensor<3> {
-    let [b, c_in, l] = x.dims();
-    let [c_out, _, k] = weight.dims();
-    let l_out = (l + 2 * padding - k) / stride + 1;
-    // Channel-major [c_in, batch, l], so that the columns of the GEMM are (example, position).
-    let mut xt = x.swap_dims(0, 1);
-    if padding > 0 {
-        let device = xt.device();
-        let z = Tensor::<3>::zeros([c_in, b, padding], &device);
-        xt = Tensor::cat(vec![z.clone(), xt, z], 2);
-    }
-    let span = stride * (l_out - 1) + 1;
-    let cols = if k == 1 {
-        let tap = if stride == 1 && span == xt.dims()[2] {
-            xt
-        } else {
-            xt.slice(s![.., .., 0..span;stride as isize])
-        };
-        tap.reshape([c_in, b * l_out])
-    } else {
-        let taps: Vec<Tensor<3>> = (0..k)
-            .map(|j| xt.clone().slice(s![.., .., j..j + span;stride as isize]))
-            .collect();
-        // [c_in, k, batch, l_out]: row c * k + j matches the weight's [c_out, c_in, k] layout.
-        Tensor::stack::<4>(taps, 1).reshape([c_in * k, b * l_out])
-    };
-    let y = weight.reshape([c_out, c_in * k]).matmul(cols);
-    let y = match bias {
-        Some(bias) => y + bias.reshape([c_out, 1]),
-        None => y,
-    };
-    y.reshape([c_out, b, l_out]).swap_dims(0, 1)
 }
 
 /// Convolution over `[batch, channels, height, width]`. A `1 x k` kernel on a height-1 input
@@ -166,7 +114,7 @@ impl Conv {
         if kh == 1 && x.dims()[2] == 1 && self.stride[0] == 1 {
             let w = self.weight.val().reshape([c_out, c_in, kw]);
             if conv_path() == ConvPath::Gemm {
-                let y = conv1d_gemm(
+                let y = crate::flexconv::conv1d(
                     x.squeeze_dim::<3>(2),
                     w,
                     bias,

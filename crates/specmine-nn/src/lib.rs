@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod config;
 pub mod eval;
+pub mod flexconv;
 pub mod grow;
 pub mod layers;
 pub mod model;

@@ -1,12 +1,14 @@
-//! The unfold + GEMM lowering of 1D convolutions (`layers::conv1d_gemm`, `--conv gemm`)
-//! against burn's own `conv1d`: same outputs and same gradients (input, weight, bias) for every
-//! geometry the model zoo uses, and whole networks that agree on either path.
+//! specmine's im2col + GEMM 1D convolution on flex (`flexconv::conv1d`, `--conv gemm`, the
+//! default) against burn's own `conv1d`: same outputs and same gradients (input, weight, bias)
+//! for every geometry the model zoo uses, tracked or not, and whole networks that agree on
+//! either path.
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
-use specmine_nn::layers::{ConvPath, conv1d_gemm, set_conv_path};
+use specmine_nn::flexconv::conv1d as conv1d_gemm;
+use specmine_nn::layers::{ConvPath, set_conv_path};
 use std::sync::Mutex;
 
 /// The conv path is process-wide: tests that switch it take turns.
@@ -97,6 +99,48 @@ fn gemm_conv1d_matches_burn_forward_and_gradients() {
 }
 
 #[test]
+fn gemm_conv1d_matches_burn_untracked_and_with_a_constant_input() {
+    // Inference: plain flex tensors, no autodiff.
+    let device = Device::flex();
+    let x = Tensor::<3>::random([5, 6, 50], Distribution::Normal(0.0, 1.0), &device);
+    let w = Tensor::<3>::random([7, 6, 3], Distribution::Normal(0.0, 0.5), &device);
+    let b = Tensor::<1>::random([7], Distribution::Normal(0.0, 0.5), &device);
+    let reference = conv1d(
+        x.clone(),
+        w.clone(),
+        Some(b.clone()),
+        ConvOptions::new([2], [1], [1], 1),
+    );
+    let y = conv1d_gemm(x, w, Some(b), 2, 1);
+    assert!(rel_diff(&vec(reference), &vec(y)) < 1e-5);
+
+    // Training's first layer: the input is a constant, only the weight is tracked.
+    let device = Device::flex().autodiff();
+    let x = Tensor::<3>::random([4, 2, 64], Distribution::Normal(0.0, 1.0), &device);
+    let w0 = Tensor::<3>::random([8, 2, 3], Distribution::Normal(0.0, 0.5), &device);
+    let grad_w = |gemm: bool| {
+        let w = w0.clone().detach().require_grad();
+        let y = if gemm {
+            conv1d_gemm(x.clone(), w.clone(), None, 1, 1)
+        } else {
+            conv1d(
+                x.clone(),
+                w.clone(),
+                None,
+                ConvOptions::new([1], [1], [1], 1),
+            )
+        };
+        let grads = (y.clone() * y).sum().backward();
+        assert!(
+            x.grad(&grads).is_none(),
+            "a constant input gets no gradient"
+        );
+        vec(w.grad(&grads).unwrap())
+    };
+    assert!(rel_diff(&grad_w(false), &grad_w(true)) < 1e-5);
+}
+
+#[test]
 fn whole_networks_agree_on_either_conv_path() {
     let _guard = PATH_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex().autodiff();
@@ -139,7 +183,7 @@ fn whole_networks_agree_on_either_conv_path() {
                 .unwrap();
             outs.push((y.inner().into_data().try_to_vec::<f32>().unwrap(), gx));
         }
-        set_conv_path(ConvPath::Burn);
+        set_conv_path(ConvPath::Gemm);
         let d = rel_diff(&outs[0].0, &outs[1].0);
         assert!(d < 1e-4, "{name} logits: relative difference {d}");
         // Whole-network gradients in training mode (batch statistics, input RMS normalisation)

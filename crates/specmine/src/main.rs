@@ -25,10 +25,10 @@ use std::io::IsTerminal;
     about = "Residual networks for RF modulation recognition and spectrum mining"
 )]
 pub(crate) struct Cli {
-    /// How 1D convolutions run: `burn` (burn's conv1d, the default) or `gemm` (unfold + one
-    /// matrix multiply). Results agree to float rounding; only speed differs. Also
-    /// `SPECMINE_CONV`.
-    #[arg(long, global = true, value_name = "burn|gemm")]
+    /// How 1D convolutions run: `gemm` (specmine's im2col + GEMM kernels on the flex backend,
+    /// the default) or `burn` (burn's conv1d). Results agree to float rounding; only speed
+    /// differs. Also `SPECMINE_CONV`.
+    #[arg(long, global = true, value_name = "gemm|burn")]
     pub(crate) conv: Option<specmine_nn::layers::ConvPath>,
     #[command(subcommand)]
     pub(crate) command: Command,
