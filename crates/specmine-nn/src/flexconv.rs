@@ -17,23 +17,18 @@
 //! backward for tracked ones. Anything else (other backends, half precision, checkpointing
 //! strategies other than none) is left to burn's own `conv1d`.
 
+use crate::flex::{AutodiffTensor, FlexInputs};
 use burn::prelude::*;
+use burn::tensor::TensorData;
 use burn::tensor::module::conv1d as burn_conv1d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DispatchTensor, TensorData};
+use burn_autodiff::NodeId;
 use burn_autodiff::checkpoint::base::Checkpointer;
 use burn_autodiff::checkpoint::strategy::{CheckpointStrategy, NoCheckpointing};
 use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{Backward, Ops, OpsKind};
-use burn_autodiff::{Autodiff, NodeId};
-use burn_dispatch::{
-    BackendTensor, DispatchAutodiffContext, DispatchTensorKind, GradientCheckpointingStrategy,
-};
 use burn_flex::{Flex, FlexTensor};
 use rayon::prelude::*;
-
-/// The tensor primitive of `Autodiff<Flex>` (burn-autodiff keeps the type's own path private).
-type AutodiffTensor<B> = burn_backend::tensor::FloatTensor<Autodiff<B>>;
 
 /// The geometry of one 1D convolution (no dilation, one group).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -469,38 +464,6 @@ fn autodiff_forward<C: CheckpointStrategy>(
     }
 }
 
-/// A flex f32 tensor, tracked by autodiff or not.
-enum FlexInput {
-    Plain(FlexTensor),
-    Tracked(AutodiffTensor<Flex>),
-}
-
-fn flex_input(t: &DispatchTensor) -> Option<FlexInput> {
-    let input = match &t.kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(f)) => FlexInput::Plain(f.clone()),
-        DispatchTensorKind::Autodiff(inner) => match &**inner {
-            DispatchTensorKind::Flex(BackendTensor::Autodiff(a)) => FlexInput::Tracked(a.clone()),
-            _ => return None,
-        },
-        _ => return None,
-    };
-    let data = match &input {
-        FlexInput::Plain(f) => f,
-        FlexInput::Tracked(a) => a.primitive(),
-    };
-    (data.dtype() == burn::tensor::DType::F32).then_some(input)
-}
-
-impl FlexInput {
-    fn into_autodiff(self) -> AutodiffTensor<Flex> {
-        match self {
-            // An untracked input in a tracked operation is a constant.
-            FlexInput::Plain(f) => AutodiffTensor::new(f),
-            FlexInput::Tracked(a) => a,
-        }
-    }
-}
-
 /// The convolution on the direct kernels when every input is an f32 flex tensor (tracked by
 /// autodiff without checkpointing, or not tracked), `None` otherwise.
 fn try_flex(
@@ -510,55 +473,28 @@ fn try_flex(
     stride: usize,
     padding: usize,
 ) -> Option<Tensor<3>> {
-    let dx = x.clone().into_dispatch();
-    let dw = w.clone().into_dispatch();
-    let db = bias.map(|b| b.clone().into_dispatch());
-    let mut context = dx.autodiff.merge(dw.autodiff);
-    if let Some(b) = &db {
-        context = context.merge(b.autodiff);
-    }
-    let (ix, iw) = (flex_input(&dx)?, flex_input(&dw)?);
-    let ib = match &db {
-        Some(b) => Some(flex_input(b)?),
-        None => None,
-    };
-    let kind = match context {
-        DispatchAutodiffContext::Disabled => {
-            let plain = |f: FlexInput| match f {
-                FlexInput::Plain(f) => Some(f),
-                FlexInput::Tracked(_) => None,
-            };
-            let (x, w) = (plain(ix)?, plain(iw)?);
-            let b = match ib {
-                Some(b) => Some(plain(b)?),
-                None => None,
-            };
-            let y = flex_forward(&x, &w, b.as_ref(), stride, padding);
-            DispatchTensorKind::Flex(BackendTensor::Float(y))
+    let mut inputs = vec![x.clone().into_dispatch(), w.clone().into_dispatch()];
+    inputs.extend(bias.map(|b| b.clone().into_dispatch()));
+    let y = match FlexInputs::of(inputs)? {
+        FlexInputs::Plain(t) => {
+            FlexInputs::plain_output(flex_forward(&t[0], &t[1], t.get(2), stride, padding))
         }
-        DispatchAutodiffContext::Enabled(GradientCheckpointingStrategy::Disabled) => {
-            let x = ix.into_autodiff();
-            let w = iw.into_autodiff();
-            let has_bias = ib.is_some();
+        FlexInputs::Tracked(mut t) => {
+            let has_bias = t.len() == 3;
             // A bias-less convolution gets an untracked zero-size stand-in for the bias parent.
-            let b = match ib {
-                Some(b) => b.into_autodiff(),
+            let b = match t.pop_if(|_| has_bias) {
+                Some(b) => b,
                 None => AutodiffTensor::new(FlexTensor::zeros(
                     burn::tensor::Shape::from([0]),
                     burn::tensor::DType::F32,
                 )),
             };
+            let (w, x) = (t.pop()?, t.pop()?);
             let y = autodiff_forward::<NoCheckpointing>(x, w, b, has_bias, stride, padding);
-            DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(
-                BackendTensor::Autodiff(y),
-            )))
+            FlexInputs::tracked_output(y)
         }
-        DispatchAutodiffContext::Enabled(_) => return None,
     };
-    Some(Tensor::from_dispatch(DispatchTensor {
-        kind,
-        autodiff: context,
-    }))
+    Some(Tensor::from_dispatch(y))
 }
 
 /// 1D convolution on the direct im2col + GEMM kernels where the tensors live on flex (f32),

@@ -140,6 +140,18 @@ impl Conv {
     }
 }
 
+/// Batch norm on specmine's fused flex kernels ([`crate::flexnorm::batch_norm`]) on the
+/// default path, burn's `BatchNorm::forward` with `--conv burn`.
+///
+/// # Shapes
+/// - x, output: `[batch, channels, height, width]`
+pub fn batch_norm(bn: &burn::nn::BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    match conv_path() {
+        ConvPath::Gemm => crate::flexnorm::batch_norm(bn, x),
+        ConvPath::Burn => bn.forward(x),
+    }
+}
+
 /// burn's initialiser for a config initialiser. burn's Kaiming std is `gain / sqrt(fan)`, so He
 /// init is gain `sqrt(2)`.
 pub fn initializer(init: Init) -> Initializer {

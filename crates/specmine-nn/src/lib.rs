@@ -5,7 +5,9 @@
 pub mod batch;
 pub mod config;
 pub mod eval;
+mod flex;
 pub mod flexconv;
+pub mod flexnorm;
 pub mod grow;
 pub mod layers;
 pub mod model;

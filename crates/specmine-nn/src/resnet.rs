@@ -1,7 +1,7 @@
 //! The residual network built from a [`ResNetConfig`]: stem, stages of blocks, pooling, head.
 
 use crate::config::{BlockKind, ConfigError, ResNetConfig, Shortcut, Stem};
-use crate::layers::{Conv, activation, rms_normalize, shortcut_a};
+use crate::layers::{Conv, activation, batch_norm, rms_normalize, shortcut_a};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::module::max_pool2d;
@@ -100,7 +100,7 @@ impl Block {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let n = self.convs.len();
         if self.preact == 1 {
-            let pre = self.act.forward(self.norms[0].forward(x.clone()));
+            let pre = self.act.forward(batch_norm(&self.norms[0], x.clone()));
             let skip = (self.residual == 1).then(|| match &self.projection {
                 // He 2016: the projection takes the block's pre-activation.
                 Some(p) => p.conv.forward(pre.clone()),
@@ -108,7 +108,7 @@ impl Block {
             });
             let mut h = self.convs[0].forward(pre);
             for i in 1..n {
-                h = self.act.forward(self.norms[i].forward(h));
+                h = self.act.forward(batch_norm(&self.norms[i], h));
                 if i == 1
                     && let Some(d) = &self.dropout
                 {
@@ -124,7 +124,7 @@ impl Block {
         }
         let mut h = x.clone();
         for i in 0..n {
-            h = self.norms[i].forward(self.convs[i].forward(h));
+            h = batch_norm(&self.norms[i], self.convs[i].forward(h));
             if i + 1 < n {
                 h = self.act.forward(h);
                 if i == 0
@@ -139,7 +139,7 @@ impl Block {
                 Some(p) => {
                     let s = p.conv.forward(x);
                     match &p.norm {
-                        Some(bn) => bn.forward(s),
+                        Some(bn) => batch_norm(bn, s),
                         None => s,
                     }
                 }
@@ -253,7 +253,7 @@ impl ResNet {
         };
         let mut h = self.stem.forward(x);
         if let Some(bn) = &self.stem_norm {
-            h = self.act.forward(bn.forward(h));
+            h = self.act.forward(batch_norm(bn, h));
         }
         if self.stem_pool == 1 {
             let one_d = h.dims()[2] == 1;
@@ -268,7 +268,7 @@ impl ResNet {
             h = b.forward(h);
         }
         if let Some(bn) = &self.final_norm {
-            h = self.act.forward(bn.forward(h));
+            h = self.act.forward(batch_norm(bn, h));
         }
         let [b, c, _, _] = h.dims();
         h.mean_dim(3).mean_dim(2).reshape([b, c])

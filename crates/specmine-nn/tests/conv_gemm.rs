@@ -194,3 +194,79 @@ fn whole_networks_agree_on_either_conv_path() {
         assert!(d < 2e-2, "{name} stem gradient: relative difference {d}");
     }
 }
+
+#[test]
+fn fused_batch_norm_matches_burn_in_training_and_inference() {
+    use burn::module::Module;
+    use burn::nn::BatchNormConfig;
+    use specmine_nn::flexnorm::batch_norm;
+    let device = Device::flex().autodiff();
+    let x0 = Tensor::<4>::random([6, 5, 1, 40], Distribution::Normal(0.5, 2.0), &device);
+    let g: Vec<f32> = (0..6 * 5 * 40).map(|i| (i as f32 * 0.13).sin()).collect();
+    let g = Tensor::<1>::from_floats(g.as_slice(), &device).reshape([6, 5, 1, 40]);
+    let run = |fused: bool| {
+        // A fresh layer per run: clones share their running statistics.
+        let mut bn = BatchNormConfig::new(5).init(&device);
+        // Non-trivial affine parameters, the same for both runs.
+        bn.gamma = burn::module::Param::from_tensor(Tensor::from_floats(
+            [1.5, -0.5, 2.0, 0.7, 1.0],
+            &device,
+        ));
+        bn.beta = burn::module::Param::from_tensor(Tensor::from_floats(
+            [0.1, 0.2, -0.3, 0.0, 1.0],
+            &device,
+        ));
+        let x = x0.clone().detach().require_grad();
+        let y = if fused {
+            batch_norm(&bn, x.clone())
+        } else {
+            bn.forward(x.clone())
+        };
+        let grads = (y.clone() * g.clone()).sum().backward();
+        let gx = x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+        let gg = bn
+            .gamma
+            .val()
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let gb = bn
+            .beta
+            .val()
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let rm = bn.running_mean.value().into_data().to_vec::<f32>().unwrap();
+        let rv = bn.running_var.value().into_data().to_vec::<f32>().unwrap();
+        // Inference with the updated running statistics, on a plain device.
+        let valid = bn.valid();
+        let xv = x0.clone().inner();
+        let yv = if fused {
+            batch_norm(&valid, xv)
+        } else {
+            valid.forward(xv)
+        };
+        let yv = yv.into_data().to_vec::<f32>().unwrap();
+        let y = y.inner().into_data().to_vec::<f32>().unwrap();
+        [y, gx, gg, gb, rm, rv, yv]
+    };
+    let (reference, fused) = (run(false), run(true));
+    for (what, (a, b)) in [
+        "output",
+        "x grad",
+        "gamma grad",
+        "beta grad",
+        "running mean",
+        "running var",
+        "inference",
+    ]
+    .iter()
+    .zip(reference.iter().zip(&fused))
+    {
+        assert!(rel_diff(a, b) < 1e-5, "{what}: {}", rel_diff(a, b));
+    }
+}
