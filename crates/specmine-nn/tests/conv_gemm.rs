@@ -223,14 +223,19 @@ fn fused_batch_norm_matches_burn_in_training_and_inference() {
             bn.forward(x.clone())
         };
         let grads = (y.clone() * g.clone()).sum().backward();
-        let gx = x.grad(&grads).unwrap().into_data().to_vec::<f32>().unwrap();
+        let gx = x
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         let gg = bn
             .gamma
             .val()
             .grad(&grads)
             .unwrap()
             .into_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .unwrap();
         let gb = bn
             .beta
@@ -238,10 +243,20 @@ fn fused_batch_norm_matches_burn_in_training_and_inference() {
             .grad(&grads)
             .unwrap()
             .into_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .unwrap();
-        let rm = bn.running_mean.value().into_data().to_vec::<f32>().unwrap();
-        let rv = bn.running_var.value().into_data().to_vec::<f32>().unwrap();
+        let rm = bn
+            .running_mean
+            .value()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let rv = bn
+            .running_var
+            .value()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         // Inference with the updated running statistics, on a plain device.
         let valid = bn.valid();
         let xv = x0.clone().inner();
@@ -250,8 +265,8 @@ fn fused_batch_norm_matches_burn_in_training_and_inference() {
         } else {
             valid.forward(xv)
         };
-        let yv = yv.into_data().to_vec::<f32>().unwrap();
-        let y = y.inner().into_data().to_vec::<f32>().unwrap();
+        let yv = yv.into_data().try_to_vec::<f32>().unwrap();
+        let y = y.inner().into_data().try_to_vec::<f32>().unwrap();
         [y, gx, gg, gb, rm, rv, yv]
     };
     let (reference, fused) = (run(false), run(true));
