@@ -204,7 +204,8 @@ pub struct MineArgs {
     /// rate; 0 turns the cyclic estimate off (bandwidth only). Noise alone gives 10-15.
     #[arg(long, default_value_t = 40.0)]
     pub rate_line_strength: f64,
-    #[arg(long, default_value_t = 256)]
+    /// Windows per model call (the inference benchmark's batch).
+    #[arg(long, default_value_t = 1024)]
     pub batch_size: usize,
     #[arg(long, default_value = "flex")]
     pub device: String,
