@@ -14,11 +14,7 @@ use std::sync::Mutex;
 /// The conv path is process-wide: tests that switch it take turns.
 static PATH_LOCK: Mutex<()> = Mutex::new(());
 
-fn vec(t: Tensor<3>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().unwrap()
-}
-
-fn vec1(t: Tensor<1>) -> Vec<f32> {
+fn data<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().unwrap()
 }
 
@@ -82,8 +78,8 @@ fn gemm_conv1d_matches_burn_forward_and_gradients() {
             let grads = loss.backward();
             let gx = x.grad(&grads).unwrap();
             let gw = w.grad(&grads).unwrap();
-            let gb = bias.map(|b| vec1(b.grad(&grads).unwrap()));
-            (dims, vec(y.inner()), vec(gx), vec(gw), gb)
+            let gb = bias.map(|b| data(b.grad(&grads).unwrap()));
+            (dims, data(y.inner()), data(gx), data(gw), gb)
         };
         let (d_ref, y_ref, gx_ref, gw_ref, gb_ref) = run(false);
         let (d, y, gx, gw, gb) = run(true);
@@ -112,7 +108,7 @@ fn gemm_conv1d_matches_burn_untracked_and_with_a_constant_input() {
         ConvOptions::new([2], [1], [1], 1),
     );
     let y = conv1d_gemm(x, w, Some(b), 2, 1);
-    assert!(rel_diff(&vec(reference), &vec(y)) < 1e-5);
+    assert!(rel_diff(&data(reference), &data(y)) < 1e-5);
 
     // Training's first layer: the input is a constant, only the weight is tracked.
     let device = Device::flex().autodiff();
@@ -135,7 +131,7 @@ fn gemm_conv1d_matches_burn_untracked_and_with_a_constant_input() {
             x.grad(&grads).is_none(),
             "a constant input gets no gradient"
         );
-        vec(w.grad(&grads).unwrap())
+        data(w.grad(&grads).unwrap())
     };
     assert!(rel_diff(&grad_w(false), &grad_w(true)) < 1e-5);
 }
@@ -223,40 +219,11 @@ fn fused_batch_norm_matches_burn_in_training_and_inference() {
             bn.forward(x.clone())
         };
         let grads = (y.clone() * g.clone()).sum().backward();
-        let gx = x
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let gg = bn
-            .gamma
-            .val()
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let gb = bn
-            .beta
-            .val()
-            .grad(&grads)
-            .unwrap()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let rm = bn
-            .running_mean
-            .value()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let rv = bn
-            .running_var
-            .value()
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let gx = data(x.grad(&grads).unwrap());
+        let gg = data(bn.gamma.val().grad(&grads).unwrap());
+        let gb = data(bn.beta.val().grad(&grads).unwrap());
+        let rm = data(bn.running_mean.value());
+        let rv = data(bn.running_var.value());
         // Inference with the updated running statistics, on a plain device.
         let valid = bn.valid();
         let xv = x0.clone().inner();
