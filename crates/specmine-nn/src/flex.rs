@@ -3,8 +3,9 @@
 //! without gradient checkpointing, or not tracked) behind burn 0.22's dispatch layer, and
 //! wrapping results back. Anything else is left to burn's own operations.
 
-use burn::tensor::DispatchTensor;
-use burn_autodiff::Autodiff;
+use burn::tensor::{DispatchTensor, TensorData};
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::{Autodiff, NodeId};
 use burn_dispatch::{
     BackendTensor, DispatchAutodiffContext, DispatchTensorKind, GradientCheckpointingStrategy,
 };
@@ -93,4 +94,22 @@ impl FlexInputs {
             autodiff: DispatchAutodiffContext::Enabled(GradientCheckpointingStrategy::Disabled),
         }
     }
+}
+
+/// The f32 data of a contiguous flex tensor (the kernels' inputs are made contiguous first).
+pub(crate) fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>()
+        .expect("inputs are made contiguous f32 before the kernels run")
+}
+
+/// A flex tensor of kernel output.
+pub(crate) fn flex<S: Into<burn::tensor::Shape>>(data: Vec<f32>, shape: S) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data, shape))
+}
+
+/// A checkpointed forward input, contiguous, for a backward kernel.
+pub(crate) fn retrieve(checkpointer: &mut Checkpointer, id: NodeId) -> FlexTensor {
+    checkpointer
+        .retrieve_node_output::<FlexTensor>(id)
+        .to_contiguous()
 }

@@ -17,7 +17,7 @@
 //! backward for tracked ones. Anything else (other backends, half precision, checkpointing
 //! strategies other than none) is left to burn's own `conv1d`.
 
-use crate::flex::{AutodiffTensor, FlexInputs};
+use crate::flex::{AutodiffTensor, FlexInputs, flex, retrieve, slice};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::module::conv1d as burn_conv1d;
@@ -353,15 +353,6 @@ pub fn backward(
     (want_dx.then_some(dx), want_dw.then_some(dw), db)
 }
 
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("inputs are made contiguous f32 before the kernels run")
-}
-
-fn flex(data: Vec<f32>, shape: [usize; 3]) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(data, shape))
-}
-
 fn shape_of(x: &FlexTensor, w: &FlexTensor, stride: usize, padding: usize) -> Conv1dShape {
     let xs = x.layout().shape();
     let ws = w.layout().shape();
@@ -406,12 +397,8 @@ impl Backward<Flex, 3> for Conv1dBackward {
         let [node_x, node_w, node_b] = ops.parents;
         let dy = grads.consume::<Flex>(&ops.node);
         let (x_id, w_id, stride, padding) = ops.state;
-        let x = checkpointer
-            .retrieve_node_output::<FlexTensor>(x_id)
-            .to_contiguous();
-        let w = checkpointer
-            .retrieve_node_output::<FlexTensor>(w_id)
-            .to_contiguous();
+        let x = retrieve(checkpointer, x_id);
+        let w = retrieve(checkpointer, w_id);
         let s = shape_of(&x, &w, stride, padding);
         let dy = dy.to_contiguous();
         let want = [node_x.is_some(), node_w.is_some(), node_b.is_some()];

@@ -7,7 +7,7 @@
 //! pass, and inference is one multiply-add per element. The semantics are burn's `BatchNorm`
 //! exactly: the biased batch variance normalises and feeds the running statistics.
 
-use crate::flex::{AutodiffTensor, FlexInputs};
+use crate::flex::{AutodiffTensor, FlexInputs, flex, retrieve, slice};
 use burn::nn::BatchNorm;
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -171,15 +171,6 @@ pub fn train_backward(
     (dx, f(dgamma), f(dbeta))
 }
 
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>()
-        .expect("inputs are made contiguous f32 before the kernels run")
-}
-
-fn flex(data: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
-    FlexTensor::from_data(TensorData::new(data, shape))
-}
-
 fn norm_shape(x: &FlexTensor) -> NormShape {
     let dims = x.layout().shape();
     NormShape {
@@ -205,12 +196,8 @@ impl Backward<Flex, 3> for BatchNormBackward {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (x_id, gamma_id, mean, var, epsilon) = ops.state;
-        let x = checkpointer
-            .retrieve_node_output::<FlexTensor>(x_id)
-            .to_contiguous();
-        let gamma = checkpointer
-            .retrieve_node_output::<FlexTensor>(gamma_id)
-            .to_contiguous();
+        let x = retrieve(checkpointer, x_id);
+        let gamma = retrieve(checkpointer, gamma_id);
         let s = norm_shape(&x);
         let (dx, dgamma, dbeta) = train_backward(
             slice(&x),
