@@ -24,7 +24,7 @@ use burn::tensor::module::conv1d as burn_conv1d;
 use burn::tensor::ops::ConvOptions;
 use burn_autodiff::NodeId;
 use burn_autodiff::checkpoint::base::Checkpointer;
-use burn_autodiff::checkpoint::strategy::{CheckpointStrategy, NoCheckpointing};
+use burn_autodiff::checkpoint::strategy::NoCheckpointing;
 use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{Backward, Ops, OpsKind};
 use burn_flex::{Flex, FlexTensor};
@@ -416,7 +416,7 @@ impl Backward<Flex, 3> for Conv1dBackward {
     }
 }
 
-fn autodiff_forward<C: CheckpointStrategy>(
+fn autodiff_forward(
     x: AutodiffTensor<Flex>,
     w: AutodiffTensor<Flex>,
     bias: AutodiffTensor<Flex>,
@@ -424,30 +424,19 @@ fn autodiff_forward<C: CheckpointStrategy>(
     stride: usize,
     padding: usize,
 ) -> AutodiffTensor<Flex> {
-    let run = |x: &AutodiffTensor<Flex>, w: &AutodiffTensor<Flex>, b: &AutodiffTensor<Flex>| {
-        flex_forward(
-            x.primitive(),
-            w.primitive(),
-            has_bias.then(|| b.primitive()),
-            stride,
-            padding,
-        )
-    };
+    let b = has_bias.then(|| bias.primitive());
+    let y = flex_forward(x.primitive(), w.primitive(), b, stride, padding);
     match Conv1dBackward
-        .prepare::<C>([x.node(), w.node(), bias.node()])
+        .prepare::<NoCheckpointing>([x.node(), w.node(), bias.node()])
         .compute_bound()
         .stateful()
     {
         OpsKind::Tracked(mut prep) => {
             let x_id = prep.checkpoint(&x);
             let w_id = prep.checkpoint(&w);
-            let y = run(&x, &w, &bias);
             prep.finish((x_id, w_id, stride, padding), y)
         }
-        OpsKind::UnTracked(prep) => {
-            let y = run(&x, &w, &bias);
-            prep.finish(y)
-        }
+        OpsKind::UnTracked(prep) => prep.finish(y),
     }
 }
 
@@ -477,7 +466,7 @@ fn try_flex(
                 )),
             };
             let (w, x) = (t.pop()?, t.pop()?);
-            let y = autodiff_forward::<NoCheckpointing>(x, w, b, has_bias, stride, padding);
+            let y = autodiff_forward(x, w, b, has_bias, stride, padding);
             FlexInputs::tracked_output(y)
         }
     };
