@@ -94,12 +94,53 @@ fn col2im(dcols: &[f32], s: &Conv1dShape, dx: &mut [f32]) {
                 let row = &dcols[(c * k + j) * width + n * l_out..][..l_out];
                 let t0 = s.padding.saturating_sub(j).div_ceil(s.stride);
                 let t1 = (l + s.padding - j).div_ceil(s.stride).min(l_out);
-                for t in t0..t1 {
-                    dst[t * s.stride + j - s.padding] += row[t];
+                if s.stride == 1 {
+                    // Contiguous on both sides: a slice add the compiler vectorises.
+                    let i0 = t0 + j - s.padding;
+                    let d = &mut dst[i0..i0 + (t1 - t0)];
+                    d.iter_mut().zip(&row[t0..t1]).for_each(|(a, b)| *a += b);
+                } else {
+                    for t in t0..t1 {
+                        dst[t * s.stride + j - s.padding] += row[t];
+                    }
                 }
             }
         }
     }
+}
+
+thread_local! {
+    /// Each thread's spare scratch buffers, reused across calls: a fresh zeroed allocation
+    /// per chunk cost a memset and page faults on every layer (a tenth of a training step).
+    static SCRATCH: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A scratch buffer of `len` elements with unspecified contents (every user overwrites it
+/// whole), taken from this thread's pool; give it back with [`put_scratch`].
+fn take_scratch(len: usize) -> Vec<f32> {
+    let mut buf = SCRATCH
+        .with(|pool| {
+            let mut pool = pool.borrow_mut();
+            // The smallest spare buffer that fits, else the largest (to be grown).
+            let fits = (0..pool.len())
+                .filter(|&i| pool[i].capacity() >= len)
+                .min_by_key(|&i| pool[i].capacity());
+            let pick = fits.or_else(|| (0..pool.len()).max_by_key(|&i| pool[i].capacity()));
+            pick.map(|i| pool.swap_remove(i))
+        })
+        .unwrap_or_default();
+    buf.resize(len, 0.0);
+    buf
+}
+
+fn put_scratch(buf: Vec<f32>) {
+    SCRATCH.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        // A handful per thread covers one layer's needs (three at most at once).
+        if pool.len() < 4 {
+            pool.push(buf);
+        }
+    });
 }
 
 /// `[batch, rows, len]` to `[rows, batch * len]`.
@@ -234,9 +275,9 @@ pub fn forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, s: &Conv1dShape) -> V
                 ..*s
             };
             let width = sub.batch * l_out;
-            let mut cols = vec![0f32; ck * width];
+            let mut cols = take_scratch(ck * width);
             columns(x, &sub, &mut cols);
-            let mut y = vec![0f32; s.c_out * width];
+            let mut y = take_scratch(s.c_out * width);
             matmul(
                 &mut y,
                 (s.c_out, width, ck),
@@ -248,6 +289,8 @@ pub fn forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, s: &Conv1dShape) -> V
                 par,
             );
             rows_to_batch(&y, sub.batch, s.c_out, l_out, bias, out);
+            put_scratch(cols);
+            put_scratch(y);
         });
     out
 }
@@ -299,7 +342,7 @@ pub fn backward(
             };
             let width = sub.batch * l_out;
             let dy = &dy[n0 * s.c_out * l_out..][..sub.batch * s.c_out * l_out];
-            let mut dyc = vec![0f32; s.c_out * width];
+            let mut dyc = take_scratch(s.c_out * width);
             batch_to_rows(dy, sub.batch, s.c_out, l_out, &mut dyc);
             if want_db {
                 for (acc, row) in db.iter_mut().zip(dyc.chunks(width)) {
@@ -308,7 +351,7 @@ pub fn backward(
             }
             if want_dw {
                 let x = &x[n0 * s.c_in * s.len..][..sub.batch * s.c_in * s.len];
-                let mut cols = vec![0f32; ck * width];
+                let mut cols = take_scratch(ck * width);
                 columns(x, &sub, &mut cols);
                 // colsᵀ: element (q, c) of the [width, ck] operand is cols[c * width + q].
                 // dw starts at zero in every partial sum: accumulate.
@@ -322,9 +365,10 @@ pub fn backward(
                     true,
                     par,
                 );
+                put_scratch(cols);
             }
             if want_dx {
-                let mut dcols = vec![0f32; ck * width];
+                let mut dcols = take_scratch(ck * width);
                 // wᵀ: element (c, o) of the [ck, c_out] operand is w[o * ck + c].
                 matmul(
                     &mut dcols,
@@ -341,7 +385,9 @@ pub fn backward(
                 } else {
                     col2im(&dcols, &sub, dx);
                 }
+                put_scratch(dcols);
             }
+            put_scratch(dyc);
             (dw, db)
         })
         .reduce(zero, |(mut dw, mut db), (dw2, db2)| {

@@ -33,22 +33,55 @@ impl NormShape {
     }
 }
 
-/// Per-channel sums of `f(channel, run)` over the `spatial`-long runs of each channel, in f64.
-fn per_channel<F>(x: &[f32], s: NormShape, f: F) -> Vec<f64>
+/// Per-channel sums of `f(channel, run, offset of the run)` over the `spatial`-long runs of
+/// each channel, `K` sums at once, in f64.
+fn per_channel<const K: usize, F>(x: &[f32], s: NormShape, f: F) -> Vec<[f64; K]>
 where
-    F: Fn(usize, &[f32], usize) -> f64 + Sync,
+    F: Fn(usize, &[f32], usize) -> [f64; K] + Sync,
 {
     (0..s.channels)
         .into_par_iter()
         .map(|c| {
-            (0..s.batch)
-                .map(|n| {
-                    let at = (n * s.channels + c) * s.spatial;
-                    f(c, &x[at..at + s.spatial], at)
-                })
-                .sum()
+            (0..s.batch).fold([0f64; K], |mut acc, n| {
+                let at = (n * s.channels + c) * s.spatial;
+                let part = f(c, &x[at..at + s.spatial], at);
+                acc.iter_mut().zip(part).for_each(|(a, p)| *a += p);
+                acc
+            })
         })
         .collect()
+}
+
+/// Lanes of the run sums below: independent partial sums the compiler keeps in vector
+/// registers (one scalar accumulator is a chain of dependent adds, 4 cycles per element).
+const LANES: usize = 16;
+
+/// `Σ f(a_i, b_i)` over two equally long runs, `K` sums at once, in `LANES` f32 lanes per sum
+/// (a run is at most a few thousand elements) added up in f64.
+#[inline(always)]
+fn run_sums<const K: usize>(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> [f32; K]) -> [f64; K] {
+    let mut acc = [[0f32; LANES]; K];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (ca, cb) in ca.zip(cb) {
+        for i in 0..LANES {
+            let v = f(ca[i], cb[i]);
+            for k in 0..K {
+                acc[k][i] += v[k];
+            }
+        }
+    }
+    let mut out = [0f64; K];
+    for k in 0..K {
+        out[k] = acc[k].iter().map(|&v| v as f64).sum();
+    }
+    for (&x, &y) in ra.iter().zip(rb) {
+        let v = f(x, y);
+        for k in 0..K {
+            out[k] += v[k] as f64;
+        }
+    }
+    out
 }
 
 /// Fill `out` run by run: `f(channel, run, offset of the run)`.
@@ -71,42 +104,68 @@ fn inv_std(var: &[f32], epsilon: f64) -> Vec<f32> {
         .collect()
 }
 
-/// `y = x * scale[c] + shift[c]`.
-fn scale_shift(x: &[f32], s: NormShape, scale: &[f32], shift: &[f32]) -> Vec<f32> {
+/// What follows the normalisation in the same pass: `relu(bn(x) + skip)` with each part
+/// optional. A v1 residual block ends in BN, the skip addition and ReLU; every other BN of
+/// the zoo but the projection's is followed by ReLU. Fusing saves a memory pass per part in
+/// each direction.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'a> {
+    /// Added after the normalisation (the residual branch's skip), shaped like x.
+    pub skip: Option<&'a [f32]>,
+    /// Apply ReLU last.
+    pub relu: bool,
+}
+
+/// `y = epilogue(x * scale[c] + shift[c])`.
+fn scale_shift(x: &[f32], s: NormShape, scale: &[f32], shift: &[f32], e: Epilogue) -> Vec<f32> {
     let mut y = vec![0f32; x.len()];
     map_runs(&mut y, s, |c, run, at| {
         let (a, b) = (scale[c], shift[c]);
         let len = run.len();
-        for (o, &v) in run.iter_mut().zip(&x[at..at + len]) {
-            *o = v * a + b;
+        let xs = &x[at..at + len];
+        match (e.skip, e.relu) {
+            (None, false) => run.iter_mut().zip(xs).for_each(|(o, &v)| *o = v * a + b),
+            (None, true) => run
+                .iter_mut()
+                .zip(xs)
+                .for_each(|(o, &v)| *o = (v * a + b).max(0.0)),
+            (Some(k), relu) => {
+                let ks = &k[at..at + len];
+                for ((o, &v), &r) in run.iter_mut().zip(xs).zip(ks) {
+                    let z = v * a + b + r;
+                    *o = if relu { z.max(0.0) } else { z };
+                }
+            }
         }
     });
     y
 }
 
-/// Inference: normalise with given statistics.
+/// Inference: normalise with given statistics, then the epilogue.
 ///
 /// # Shapes
 /// - x: `[batch, channels, spatial]` flattened; gamma, beta, mean, var: `[channels]`
-/// - output: like x
+/// - skip (in `e`), output: like x
 pub fn inference(
     x: &[f32],
     s: NormShape,
     [gamma, beta, mean, var]: [&[f32]; 4],
     epsilon: f64,
+    e: Epilogue,
 ) -> Vec<f32> {
     let inv = inv_std(var, epsilon);
     let scale: Vec<f32> = (0..s.channels).map(|c| gamma[c] * inv[c]).collect();
     let shift: Vec<f32> = (0..s.channels)
         .map(|c| beta[c] - mean[c] * scale[c])
         .collect();
-    scale_shift(x, s, &scale, &shift)
+    scale_shift(x, s, &scale, &shift, e)
 }
 
 /// Training-mode forward: the output, the batch mean and the biased batch variance.
 ///
 /// # Shapes
 /// - x: `[batch, channels, spatial]` flattened; gamma, beta: `[channels]`
+/// - skip (in `e`): like x
 /// - outputs: like x, `[channels]`, `[channels]`
 pub fn train_forward(
     x: &[f32],
@@ -114,26 +173,29 @@ pub fn train_forward(
     gamma: &[f32],
     beta: &[f32],
     epsilon: f64,
+    e: Epilogue,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let m = s.count();
-    let mean: Vec<f64> = per_channel(x, s, |_, v, _| v.iter().map(|&a| a as f64).sum())
+    let mean: Vec<f32> = per_channel(x, s, |_, v, _| run_sums(v, v, |a, _| [a]))
         .into_iter()
-        .map(|v| v / m)
+        .map(|[v]| (v / m) as f32)
         .collect();
+    // Two passes (mean, then squared deviations): the one-pass E[x²] - E[x]² cancels badly.
     let var: Vec<f32> = per_channel(x, s, |c, v, _| {
-        v.iter().map(|&a| (a as f64 - mean[c]).powi(2)).sum()
+        let mu = mean[c];
+        run_sums(v, v, |a, _| [(a - mu) * (a - mu)])
     })
     .into_iter()
-    .map(|v| (v / m) as f32)
+    .map(|[v]| (v / m) as f32)
     .collect();
-    let mean: Vec<f32> = mean.into_iter().map(|v| v as f32).collect();
-    let y = inference(x, s, [gamma, beta, &mean, &var], epsilon);
+    let y = inference(x, s, [gamma, beta, &mean, &var], epsilon, e);
     (y, mean, var)
 }
 
 /// Gradients of [`train_forward`] for input, gamma and beta:
 /// `dx = gamma * inv_std / m * (m * dy - sum(dy) - x̂ * sum(dy * x̂))`, `dgamma = sum(dy * x̂)`,
-/// `dbeta = sum(dy)`, with `x̂ = (x - mean) * inv_std`.
+/// `dbeta = sum(dy)`, with `x̂ = (x - mean) * inv_std`. `dy` is the gradient at the
+/// normalisation's output, i.e. after undoing the epilogue ([`through_relu`]).
 ///
 /// # Shapes
 /// - x, dy: `[batch, channels, spatial]` flattened; gamma, mean, var: `[channels]`
@@ -146,14 +208,17 @@ pub fn train_backward(
     epsilon: f64,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let inv = inv_std(var, epsilon);
-    let dbeta = per_channel(dy, s, |_, v, _| v.iter().map(|&a| a as f64).sum());
-    let dgamma = per_channel(dy, s, |c, g, at| {
-        let (mu, is) = (mean[c], inv[c]);
-        g.iter()
-            .zip(&x[at..at + g.len()])
-            .map(|(&g, &v)| (g * (v - mu) * is) as f64)
-            .sum()
+    // Σ dy and Σ dy (x - mean) in one pass; dgamma = inv_std Σ dy (x - mean).
+    let sums = per_channel(dy, s, |c, g, at| {
+        let mu = mean[c];
+        run_sums(g, &x[at..at + g.len()], |g, v| [g, g * (v - mu)])
     });
+    let dbeta: Vec<f64> = sums.iter().map(|p| p[0]).collect();
+    let dgamma: Vec<f64> = sums
+        .iter()
+        .zip(&inv)
+        .map(|(p, &is)| p[1] * is as f64)
+        .collect();
     let m = s.count();
     let mut dx = vec![0f32; x.len()];
     map_runs(&mut dx, s, |c, run, at| {
@@ -171,6 +236,20 @@ pub fn train_backward(
     (dx, f(dgamma), f(dbeta))
 }
 
+/// The gradient through the ReLU of an epilogue: `dy` where the output `y` is positive, zero
+/// elsewhere (as burn's `relu` backward: zero at exactly zero).
+pub fn through_relu(dy: &[f32], y: &[f32]) -> Vec<f32> {
+    let mut dz = vec![0f32; dy.len()];
+    dz.par_chunks_mut(1 << 14)
+        .zip(dy.par_chunks(1 << 14).zip(y.par_chunks(1 << 14)))
+        .for_each(|(o, (g, y))| {
+            for ((o, &g), &y) in o.iter_mut().zip(g).zip(y) {
+                *o = if y > 0.0 { g } else { 0.0 };
+            }
+        });
+    dz
+}
+
 fn norm_shape(x: &FlexTensor) -> NormShape {
     let dims = x.layout().shape();
     NormShape {
@@ -183,77 +262,137 @@ fn norm_shape(x: &FlexTensor) -> NormShape {
 #[derive(Debug)]
 struct BatchNormBackward;
 
-impl Backward<Flex, 3> for BatchNormBackward {
-    /// Checkpoint ids of x and gamma; the batch mean and variance; epsilon.
-    type State = (NodeId, NodeId, Vec<f32>, Vec<f32>, f64);
+/// What the backward pass keeps of a training-mode forward.
+#[derive(Clone, Debug)]
+struct NormState {
+    /// Checkpoint ids of x and gamma.
+    x: NodeId,
+    gamma: NodeId,
+    /// The batch mean and biased variance.
+    mean: Vec<f32>,
+    var: Vec<f32>,
+    epsilon: f64,
+    /// The output, for the ReLU's mask, when the epilogue has one.
+    relu_out: Option<FlexTensor>,
+}
+
+impl Backward<Flex, 4> for BatchNormBackward {
+    type State = NormState;
 
     fn backward(
         self,
-        ops: Ops<Self::State, 3>,
+        ops: Ops<Self::State, 4>,
         grads: &mut Gradients,
         checkpointer: &mut Checkpointer,
     ) {
-        let [node_x, node_gamma, node_beta] = ops.parents;
+        let [node_x, node_gamma, node_beta, node_skip] = ops.parents;
         let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let (x_id, gamma_id, mean, var, epsilon) = ops.state;
-        let x = retrieve(checkpointer, x_id);
-        let gamma = retrieve(checkpointer, gamma_id);
+        let st = ops.state;
+        let x = retrieve(checkpointer, st.x);
+        let gamma = retrieve(checkpointer, st.gamma);
         let s = norm_shape(&x);
-        let (dx, dgamma, dbeta) = train_backward(
-            slice(&x),
-            slice(&dy),
-            s,
-            [slice(&gamma), &mean, &var],
-            epsilon,
-        );
-        if let Some(node) = node_x {
-            grads.register::<Flex>(node.id, flex(dx, x.layout().shape().to_vec()));
+        let shape = x.layout().shape().to_vec();
+        // The gradient at the normalisation's output (= the skip's gradient).
+        let dz = match &st.relu_out {
+            Some(y) => flex(
+                through_relu(slice(&dy), slice(&y.to_contiguous())),
+                shape.clone(),
+            ),
+            None => dy,
+        };
+        if node_x.is_some() || node_gamma.is_some() || node_beta.is_some() {
+            let (dx, dgamma, dbeta) = train_backward(
+                slice(&x),
+                slice(&dz),
+                s,
+                [slice(&gamma), &st.mean, &st.var],
+                st.epsilon,
+            );
+            if let Some(node) = node_x {
+                grads.register::<Flex>(node.id, flex(dx, shape));
+            }
+            if let Some(node) = node_gamma {
+                grads.register::<Flex>(node.id, flex(dgamma, vec![s.channels]));
+            }
+            if let Some(node) = node_beta {
+                grads.register::<Flex>(node.id, flex(dbeta, vec![s.channels]));
+            }
         }
-        if let Some(node) = node_gamma {
-            grads.register::<Flex>(node.id, flex(dgamma, vec![s.channels]));
-        }
-        if let Some(node) = node_beta {
-            grads.register::<Flex>(node.id, flex(dbeta, vec![s.channels]));
+        if let Some(node) = node_skip {
+            grads.register::<Flex>(node.id, dz);
         }
     }
 }
 
-/// Training-mode batch norm on flex: the output (tracked when any input is) and the batch
-/// mean and biased variance (plain).
+/// An untracked zero-size stand-in for an absent parent of a tracked operation.
+fn absent() -> AutodiffTensor<Flex> {
+    AutodiffTensor::new(FlexTensor::zeros(
+        burn::tensor::Shape::from([0]),
+        burn::tensor::DType::F32,
+    ))
+}
+
+/// Training-mode batch norm and epilogue on flex: the output (tracked when any input is) and
+/// the batch mean and biased variance (plain).
 fn train_flex(
     x: &Tensor<4>,
-    gamma: &Tensor<1>,
-    beta: &Tensor<1>,
+    [gamma, beta]: [&Tensor<1>; 2],
+    skip: Option<&Tensor<4>>,
+    relu: bool,
     epsilon: f64,
 ) -> Option<(Tensor<4>, Tensor<1>, Tensor<1>)> {
-    let inputs = vec![
+    let mut inputs = vec![
         x.clone().into_dispatch(),
         gamma.clone().into_dispatch(),
         beta.clone().into_dispatch(),
     ];
-    let run = |x: &FlexTensor, g: &FlexTensor, b: &FlexTensor| {
+    inputs.extend(skip.map(|k| k.clone().into_dispatch()));
+    let run = |x: &FlexTensor, g: &FlexTensor, b: &FlexTensor, k: Option<&FlexTensor>| {
         let (x, g, b) = (x.to_contiguous(), g.to_contiguous(), b.to_contiguous());
+        let k = k.map(|k| k.to_contiguous());
+        if k.as_ref()
+            .is_some_and(|k| k.layout().shape() != x.layout().shape())
+        {
+            return None;
+        }
+        let e = Epilogue {
+            skip: k.as_ref().map(slice),
+            relu,
+        };
         let s = norm_shape(&x);
-        let (y, mean, var) = train_forward(slice(&x), s, slice(&g), slice(&b), epsilon);
-        (flex(y, x.layout().shape().to_vec()), mean, var)
+        let (y, mean, var) = train_forward(slice(&x), s, slice(&g), slice(&b), epsilon, e);
+        Some((flex(y, x.layout().shape().to_vec()), mean, var))
     };
     let (y, mean, var) = match FlexInputs::of(inputs)? {
         FlexInputs::Plain(t) => {
-            let (y, mean, var) = run(&t[0], &t[1], &t[2]);
+            let (y, mean, var) = run(&t[0], &t[1], &t[2], t.get(3))?;
             (FlexInputs::plain_output(y), mean, var)
         }
-        FlexInputs::Tracked(t) => {
+        FlexInputs::Tracked(mut t) => {
+            let k = if t.len() == 4 { t.pop()? } else { absent() };
             let [x, g, b]: [AutodiffTensor<Flex>; 3] = t.try_into().ok()?;
-            let (y, mean, var) = run(x.primitive(), g.primitive(), b.primitive());
+            let has_skip = skip.is_some();
+            let (y, mean, var) = run(
+                x.primitive(),
+                g.primitive(),
+                b.primitive(),
+                has_skip.then(|| k.primitive()),
+            )?;
             let out = match BatchNormBackward
-                .prepare::<NoCheckpointing>([x.node(), g.node(), b.node()])
+                .prepare::<NoCheckpointing>([x.node(), g.node(), b.node(), k.node()])
                 .compute_bound()
                 .stateful()
             {
                 OpsKind::Tracked(mut prep) => {
-                    let x_id = prep.checkpoint(&x);
-                    let g_id = prep.checkpoint(&g);
-                    prep.finish((x_id, g_id, mean.clone(), var.clone(), epsilon), y)
+                    let state = NormState {
+                        x: prep.checkpoint(&x),
+                        gamma: prep.checkpoint(&g),
+                        mean: mean.clone(),
+                        var: var.clone(),
+                        epsilon,
+                        relu_out: relu.then(|| y.clone()),
+                    };
+                    prep.finish(state, y)
                 }
                 OpsKind::UnTracked(prep) => prep.finish(y),
             };
@@ -268,32 +407,41 @@ fn train_flex(
     ))
 }
 
-/// Inference-mode batch norm on flex (untracked inputs only).
+/// Inference-mode batch norm and epilogue on flex (untracked inputs only).
 fn inference_flex(
     x: &Tensor<4>,
-    [gamma, beta, mean, var]: [&Tensor<1>; 4],
+    params: [&Tensor<1>; 4],
+    skip: Option<&Tensor<4>>,
+    relu: bool,
     epsilon: f64,
 ) -> Option<Tensor<4>> {
     let mut inputs = vec![x.clone().into_dispatch()];
-    inputs.extend(
-        [gamma, beta, mean, var]
-            .iter()
-            .map(|t| (*t).clone().into_dispatch()),
-    );
+    inputs.extend(params.iter().map(|t| (*t).clone().into_dispatch()));
+    inputs.extend(skip.map(|k| k.clone().into_dispatch()));
     let FlexInputs::Plain(t) = FlexInputs::of(inputs)? else {
         return None;
     };
     let t: Vec<FlexTensor> = t.iter().map(|t| t.to_contiguous()).collect();
+    let shape = t[0].layout().shape().to_vec();
+    if t.get(5)
+        .is_some_and(|k| k.layout().shape() != t[0].layout().shape())
+    {
+        return None;
+    }
+    let e = Epilogue {
+        skip: t.get(5).map(slice),
+        relu,
+    };
     let s = norm_shape(&t[0]);
     let y = inference(
         slice(&t[0]),
         s,
         [slice(&t[1]), slice(&t[2]), slice(&t[3]), slice(&t[4])],
         epsilon,
+        e,
     );
     Some(Tensor::from_dispatch(FlexInputs::plain_output(flex(
-        y,
-        t[0].layout().shape().to_vec(),
+        y, shape,
     ))))
 }
 
@@ -305,30 +453,60 @@ fn inference_flex(
 /// # Shapes
 /// - x, output: `[batch, channels, height, width]`
 pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    batch_norm_fused(bn, x, None, false)
+}
+
+/// `relu(bn(x) + skip)` (each of the addition and the ReLU optional) in one pass per direction
+/// where the tensors live on flex, burn's operations one after the other elsewhere. The batch
+/// norm behaves as in [`batch_norm`].
+///
+/// # Shapes
+/// - x, skip, output: `[batch, channels, height, width]`
+pub fn batch_norm_fused(
+    bn: &BatchNorm,
+    x: Tensor<4>,
+    skip: Option<Tensor<4>>,
+    relu: bool,
+) -> Tensor<4> {
     let device = x.device();
-    if device.is_autodiff() && bn.training.is_enabled() {
-        let (gamma, beta) = (bn.gamma.val(), bn.beta.val());
-        let Some((y, mean, var)) = train_flex(&x, &gamma, &beta, bn.epsilon) else {
-            return bn.forward(x);
-        };
-        // As burn does: running = (1 - momentum) running + momentum batch.
-        let update = |running: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
-            let r = running.value_sync().to_device(&device);
-            let r = r
-                .mul_scalar(1.0 - bn.momentum)
-                .add(batch.mul_scalar(bn.momentum));
-            running.update(r.detach());
-        };
-        update(&bn.running_mean, mean);
-        update(&bn.running_var, var);
-        y
+    let (gamma, beta) = (bn.gamma.val(), bn.beta.val());
+    let fused = if device.is_autodiff() && bn.training.is_enabled() {
+        train_flex(&x, [&gamma, &beta], skip.as_ref(), relu, bn.epsilon).map(|(y, mean, var)| {
+            // As burn does: running = (1 - momentum) running + momentum batch.
+            let update = |running: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+                let r = running.value_sync().to_device(&device);
+                let r = r
+                    .mul_scalar(1.0 - bn.momentum)
+                    .add(batch.mul_scalar(bn.momentum));
+                running.update(r.detach());
+            };
+            update(&bn.running_mean, mean);
+            update(&bn.running_var, var);
+            y
+        })
     } else {
         let mean = bn.running_mean.value().to_device(&device);
         let var = bn.running_var.value().to_device(&device);
-        let (gamma, beta) = (bn.gamma.val(), bn.beta.val());
-        inference_flex(&x, [&gamma, &beta, &mean, &var], bn.epsilon)
-            .unwrap_or_else(|| bn.forward(x))
-    }
+        inference_flex(
+            &x,
+            [&gamma, &beta, &mean, &var],
+            skip.as_ref(),
+            relu,
+            bn.epsilon,
+        )
+    };
+    fused.unwrap_or_else(|| {
+        let y = bn.forward(x);
+        let y = match skip {
+            Some(k) => y + k,
+            None => y,
+        };
+        if relu {
+            burn::tensor::activation::relu(y)
+        } else {
+            y
+        }
+    })
 }
 
 #[cfg(test)]
@@ -350,13 +528,13 @@ mod tests {
         let beta = [0.2f32, 0.4];
         let dy: Vec<f32> = (0..n).map(|i| ((i * 31) % 11) as f32 * 0.1 - 0.5).collect();
         let loss = |x: &[f32], g: &[f32]| -> f64 {
-            let (y, _, _) = train_forward(x, s, g, &beta, 1e-5);
+            let (y, _, _) = train_forward(x, s, g, &beta, 1e-5, Epilogue::default());
             y.iter()
                 .zip(&dy)
                 .map(|(a, b)| (*a as f64) * (*b as f64))
                 .sum()
         };
-        let (_, mean, var) = train_forward(&x, s, &gamma, &beta, 1e-5);
+        let (_, mean, var) = train_forward(&x, s, &gamma, &beta, 1e-5, Epilogue::default());
         let (dx, dgamma, dbeta) = train_backward(&x, &dy, s, [&gamma, &mean, &var], 1e-5);
         let h = 1e-2f32;
         for i in [0, 4, 7, 12, 29] {

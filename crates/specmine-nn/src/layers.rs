@@ -152,6 +152,28 @@ pub fn batch_norm(bn: &burn::nn::BatchNorm, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
+/// `act(bn(x) + skip)` (the addition when a skip is given). On the default path, with ReLU,
+/// one fused kernel per direction ([`crate::flexnorm::batch_norm_fused`]); otherwise the
+/// operations one after the other.
+///
+/// # Shapes
+/// - x, skip, output: `[batch, channels, height, width]`
+pub fn batch_norm_act(
+    bn: &burn::nn::BatchNorm,
+    act: &burn::nn::activation::Activation,
+    x: Tensor<4>,
+    skip: Option<Tensor<4>>,
+) -> Tensor<4> {
+    if conv_path() == ConvPath::Gemm && matches!(act, burn::nn::activation::Activation::Relu(_)) {
+        return crate::flexnorm::batch_norm_fused(bn, x, skip, true);
+    }
+    let y = batch_norm(bn, x);
+    act.forward(match skip {
+        Some(k) => y + k,
+        None => y,
+    })
+}
+
 /// burn's initialiser for a config initialiser. burn's Kaiming std is `gain / sqrt(fan)`, so He
 /// init is gain `sqrt(2)`.
 pub fn initializer(init: Init) -> Initializer {

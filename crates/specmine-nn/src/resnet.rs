@@ -1,7 +1,7 @@
 //! The residual network built from a [`ResNetConfig`]: stem, stages of blocks, pooling, head.
 
 use crate::config::{BlockKind, ConfigError, ResNetConfig, Shortcut, Stem};
-use crate::layers::{Conv, activation, batch_norm, rms_normalize, shortcut_a};
+use crate::layers::{Conv, activation, batch_norm, batch_norm_act, rms_normalize, shortcut_a};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::module::max_pool2d;
@@ -100,7 +100,7 @@ impl Block {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let n = self.convs.len();
         if self.preact == 1 {
-            let pre = self.act.forward(batch_norm(&self.norms[0], x.clone()));
+            let pre = batch_norm_act(&self.norms[0], &self.act, x.clone(), None);
             let skip = (self.residual == 1).then(|| match &self.projection {
                 // He 2016: the projection takes the block's pre-activation.
                 Some(p) => p.conv.forward(pre.clone()),
@@ -108,7 +108,7 @@ impl Block {
             });
             let mut h = self.convs[0].forward(pre);
             for i in 1..n {
-                h = self.act.forward(batch_norm(&self.norms[i], h));
+                h = batch_norm_act(&self.norms[i], &self.act, h, None);
                 if i == 1
                     && let Some(d) = &self.dropout
                 {
@@ -122,32 +122,28 @@ impl Block {
                 None => h,
             };
         }
-        let mut h = x.clone();
-        for i in 0..n {
-            h = batch_norm(&self.norms[i], self.convs[i].forward(h));
-            if i + 1 < n {
-                h = self.act.forward(h);
-                if i == 0
-                    && let Some(d) = &self.dropout
-                {
-                    h = d.forward(h);
+        let skip = (self.residual == 1).then(|| match &self.projection {
+            Some(p) => {
+                let s = p.conv.forward(x.clone());
+                match &p.norm {
+                    Some(bn) => batch_norm(bn, s),
+                    None => s,
                 }
             }
+            None => shortcut_a(x.clone(), self.stride, self.c_out),
+        });
+        let mut h = x;
+        for i in 0..n - 1 {
+            h = batch_norm_act(&self.norms[i], &self.act, self.convs[i].forward(h), None);
+            if i == 0
+                && let Some(d) = &self.dropout
+            {
+                h = d.forward(h);
+            }
         }
-        if self.residual == 1 {
-            let skip = match &self.projection {
-                Some(p) => {
-                    let s = p.conv.forward(x);
-                    match &p.norm {
-                        Some(bn) => batch_norm(bn, s),
-                        None => s,
-                    }
-                }
-                None => shortcut_a(x, self.stride, self.c_out),
-            };
-            h = h + skip;
-        }
-        self.act.forward(h)
+        // The last BN, the skip addition and the activation (He 2015: ReLU after the add).
+        let last = self.convs[n - 1].forward(h);
+        batch_norm_act(&self.norms[n - 1], &self.act, last, skip)
     }
 }
 
@@ -253,7 +249,7 @@ impl ResNet {
         };
         let mut h = self.stem.forward(x);
         if let Some(bn) = &self.stem_norm {
-            h = self.act.forward(batch_norm(bn, h));
+            h = batch_norm_act(bn, &self.act, h, None);
         }
         if self.stem_pool == 1 {
             let one_d = h.dims()[2] == 1;
@@ -268,7 +264,7 @@ impl ResNet {
             h = b.forward(h);
         }
         if let Some(bn) = &self.final_norm {
-            h = self.act.forward(batch_norm(bn, h));
+            h = batch_norm_act(bn, &self.act, h, None);
         }
         let [b, c, _, _] = h.dims();
         h.mean_dim(3).mean_dim(2).reshape([b, c])

@@ -195,60 +195,94 @@ fn whole_networks_agree_on_either_conv_path() {
 fn fused_batch_norm_matches_burn_in_training_and_inference() {
     use burn::module::Module;
     use burn::nn::BatchNormConfig;
-    use specmine_nn::flexnorm::batch_norm;
+    use specmine_nn::flexnorm::batch_norm_fused;
     let device = Device::flex().autodiff();
-    let x0 = Tensor::<4>::random([6, 5, 1, 40], Distribution::Normal(0.5, 2.0), &device);
-    let g: Vec<f32> = (0..6 * 5 * 40).map(|i| (i as f32 * 0.13).sin()).collect();
-    let g = Tensor::<1>::from_floats(g.as_slice(), &device).reshape([6, 5, 1, 40]);
-    let run = |fused: bool| {
-        // A fresh layer per run: clones share their running statistics.
-        let mut bn = BatchNormConfig::new(5).init(&device);
-        // Non-trivial affine parameters, the same for both runs.
-        bn.gamma = burn::module::Param::from_tensor(Tensor::from_floats(
-            [1.5, -0.5, 2.0, 0.7, 1.0],
-            &device,
-        ));
-        bn.beta = burn::module::Param::from_tensor(Tensor::from_floats(
-            [0.1, 0.2, -0.3, 0.0, 1.0],
-            &device,
-        ));
-        let x = x0.clone().detach().require_grad();
-        let y = if fused {
-            batch_norm(&bn, x.clone())
-        } else {
-            bn.forward(x.clone())
-        };
-        let grads = (y.clone() * g.clone()).sum().backward();
-        let gx = data(x.grad(&grads).unwrap());
-        let gg = data(bn.gamma.val().grad(&grads).unwrap());
-        let gb = data(bn.beta.val().grad(&grads).unwrap());
-        let rm = data(bn.running_mean.value());
-        let rv = data(bn.running_var.value());
-        // Inference with the updated running statistics, on a plain device.
-        let valid = bn.valid();
-        let xv = x0.clone().inner();
-        let yv = if fused {
-            batch_norm(&valid, xv)
-        } else {
-            valid.forward(xv)
-        };
-        let yv = yv.into_data().try_to_vec::<f32>().unwrap();
-        let y = y.inner().into_data().try_to_vec::<f32>().unwrap();
-        [y, gx, gg, gb, rm, rv, yv]
+    let n = 6 * 5 * 40;
+    // Deterministic inputs: a ReLU mask must not hinge on rounding at exactly zero.
+    let wave = |f: f32, a: f32, b: f32| -> Tensor<4> {
+        let v: Vec<f32> = (0..n).map(|i| (i as f32 * f).sin() * a + b).collect();
+        Tensor::<1>::from_floats(v.as_slice(), &device).reshape([6, 5, 1, 40])
     };
-    let (reference, fused) = (run(false), run(true));
-    for (what, (a, b)) in [
-        "output",
-        "x grad",
-        "gamma grad",
-        "beta grad",
-        "running mean",
-        "running var",
-        "inference",
-    ]
-    .iter()
-    .zip(reference.iter().zip(&fused))
-    {
-        assert!(rel_diff(a, b) < 1e-5, "{what}: {}", rel_diff(a, b));
+    let x0 = wave(0.37, 2.0, 0.5);
+    let k0 = wave(0.11, 1.0, -0.2);
+    let g = wave(0.13, 1.0, 0.0);
+    // (skip, relu): plain batch norm, BN-ReLU, and the v1 block's end relu(BN + skip).
+    for (with_skip, relu) in [(false, false), (false, true), (true, true), (true, false)] {
+        let run = |fused: bool| {
+            // A fresh layer per run: clones share their running statistics.
+            let mut bn = BatchNormConfig::new(5).init(&device);
+            // Non-trivial affine parameters, the same for both runs.
+            bn.gamma = burn::module::Param::from_tensor(Tensor::from_floats(
+                [1.5, -0.5, 2.0, 0.7, 1.0],
+                &device,
+            ));
+            bn.beta = burn::module::Param::from_tensor(Tensor::from_floats(
+                [0.1, 0.2, -0.3, 0.0, 1.0],
+                &device,
+            ));
+            let x = x0.clone().detach().require_grad();
+            let k = k0.clone().detach().require_grad();
+            let reference = |bn: &burn::nn::BatchNorm, x: Tensor<4>, k: Option<Tensor<4>>| {
+                let y = bn.forward(x);
+                let y = match k {
+                    Some(k) => y + k,
+                    None => y,
+                };
+                if relu {
+                    burn::tensor::activation::relu(y)
+                } else {
+                    y
+                }
+            };
+            let skip = with_skip.then(|| k.clone());
+            let y = if fused {
+                batch_norm_fused(&bn, x.clone(), skip, relu)
+            } else {
+                reference(&bn, x.clone(), skip)
+            };
+            let grads = (y.clone() * g.clone()).sum().backward();
+            let gx = data(x.grad(&grads).unwrap());
+            let gg = data(bn.gamma.val().grad(&grads).unwrap());
+            let gb = data(bn.beta.val().grad(&grads).unwrap());
+            let gk = match with_skip {
+                true => data(k.grad(&grads).unwrap()),
+                false => vec![],
+            };
+            let rm = data(bn.running_mean.value());
+            let rv = data(bn.running_var.value());
+            // Inference with the updated running statistics, on a plain device.
+            let valid = bn.valid();
+            let (xv, kv) = (x0.clone().inner(), with_skip.then(|| k0.clone().inner()));
+            let yv = if fused {
+                batch_norm_fused(&valid, xv, kv, relu)
+            } else {
+                reference(&valid, xv, kv)
+            };
+            let yv = yv.into_data().try_to_vec::<f32>().unwrap();
+            let y = y.inner().into_data().try_to_vec::<f32>().unwrap();
+            [y, gx, gg, gb, gk, rm, rv, yv]
+        };
+        let (reference, fused) = (run(false), run(true));
+        for (what, (a, b)) in [
+            "output",
+            "x grad",
+            "gamma grad",
+            "beta grad",
+            "skip grad",
+            "running mean",
+            "running var",
+            "inference",
+        ]
+        .iter()
+        .zip(reference.iter().zip(&fused))
+        {
+            assert_eq!(a.len(), b.len(), "{what}");
+            let d = if a.is_empty() { 0.0 } else { rel_diff(a, b) };
+            assert!(d < 1e-5, "skip {with_skip}, relu {relu}: {what}: {d}");
+        }
+        if relu {
+            // The ReLU did clip: the comparison covers the mask.
+            assert!(reference[0].contains(&0.0));
+        }
     }
 }
