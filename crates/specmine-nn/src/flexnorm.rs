@@ -33,23 +33,31 @@ impl NormShape {
     }
 }
 
-/// Per-channel sums of `f(channel, run, offset of the run)` over the `spatial`-long runs of
-/// each channel, `K` sums at once, in f64.
-fn per_channel<const K: usize, F>(x: &[f32], s: NormShape, f: F) -> Vec<[f64; K]>
+/// Per-channel sums of `f(channel, offset of a run)` over the `spatial`-long runs of each
+/// channel, `K` sums at once, in f64. The runs are visited in memory order (examples split
+/// between threads, each keeping partial sums per channel): walking one channel at a time
+/// jumps through memory a run at a time.
+fn per_channel<const K: usize, F>(s: NormShape, f: F) -> Vec<[f64; K]>
 where
-    F: Fn(usize, &[f32], usize) -> [f64; K] + Sync,
+    F: Fn(usize, usize) -> [f64; K] + Sync,
 {
-    (0..s.channels)
+    let zero = || vec![[0f64; K]; s.channels];
+    let add = |mut acc: Vec<[f64; K]>, part: &[[f64; K]]| {
+        for (a, p) in acc.iter_mut().zip(part) {
+            a.iter_mut().zip(p).for_each(|(a, p)| *a += p);
+        }
+        acc
+    };
+    (0..s.batch)
         .into_par_iter()
-        .map(|c| {
-            (0..s.batch).fold([0f64; K], |mut acc, n| {
-                let at = (n * s.channels + c) * s.spatial;
-                let part = f(c, &x[at..at + s.spatial], at);
-                acc.iter_mut().zip(part).for_each(|(a, p)| *a += p);
-                acc
-            })
+        .fold(zero, |mut acc, n| {
+            for (c, a) in acc.iter_mut().enumerate() {
+                let part = f(c, (n * s.channels + c) * s.spatial);
+                a.iter_mut().zip(part).for_each(|(a, p)| *a += p);
+            }
+            acc
         })
-        .collect()
+        .reduce(zero, |a, b| add(a, &b))
 }
 
 /// Lanes of the run sums below: independent partial sums the compiler keeps in vector
@@ -57,13 +65,15 @@ where
 const LANES: usize = 16;
 
 /// `Σ f(a_i, b_i)` over two equally long runs, `K` sums at once, in `LANES` f32 lanes per sum
-/// (a run is at most a few thousand elements) added up in f64.
+/// (a run is at most a few thousand elements), returned in f64.
 #[inline(always)]
 fn run_sums<const K: usize>(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> [f32; K]) -> [f64; K] {
     let mut acc = [[0f32; LANES]; K];
     let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (ca, cb) in ca.zip(cb) {
+        let (ca, cb): (&[f32; LANES], &[f32; LANES]) =
+            (ca.try_into().unwrap(), cb.try_into().unwrap());
         for i in 0..LANES {
             let v = f(ca[i], cb[i]);
             for k in 0..K {
@@ -176,18 +186,24 @@ pub fn train_forward(
     e: Epilogue,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let m = s.count();
-    let mean: Vec<f32> = per_channel(x, s, |_, v, _| run_sums(v, v, |a, _| [a]))
-        .into_iter()
-        .map(|[v]| (v / m) as f32)
+    let len = s.spatial;
+    // One pass: per run its sum and squared deviations about its own mean (the run is in L1
+    // for the second look), combined across runs (Chan et al. 1979):
+    // M2 = Σ M2_run + Σ sum_run² / len - (Σ sum_run)² / m.
+    let stats = per_channel(s, |_, at| {
+        let v = &x[at..at + len];
+        let [sum] = run_sums(v, v, |a, _| [a]);
+        let mu = (sum / len.max(1) as f64) as f32;
+        let [m2] = run_sums(v, v, |a, _| [(a - mu) * (a - mu)]);
+        // Deviations were taken about the rounded mean: correct M2 by len (mu - exact)².
+        let d = mu as f64 - sum / len.max(1) as f64;
+        [sum, m2 - len as f64 * d * d, sum * sum / len.max(1) as f64]
+    });
+    let mean: Vec<f32> = stats.iter().map(|p| (p[0] / m) as f32).collect();
+    let var: Vec<f32> = stats
+        .iter()
+        .map(|p| (((p[1] + p[2] - p[0] * p[0] / m) / m).max(0.0)) as f32)
         .collect();
-    // Two passes (mean, then squared deviations): the one-pass E[x²] - E[x]² cancels badly.
-    let var: Vec<f32> = per_channel(x, s, |c, v, _| {
-        let mu = mean[c];
-        run_sums(v, v, |a, _| [(a - mu) * (a - mu)])
-    })
-    .into_iter()
-    .map(|[v]| (v / m) as f32)
-    .collect();
     let y = inference(x, s, [gamma, beta, &mean, &var], epsilon, e);
     (y, mean, var)
 }
@@ -209,9 +225,10 @@ pub fn train_backward(
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let inv = inv_std(var, epsilon);
     // Σ dy and Σ dy (x - mean) in one pass; dgamma = inv_std Σ dy (x - mean).
-    let sums = per_channel(dy, s, |c, g, at| {
+    let sums = per_channel(s, |c, at| {
         let mu = mean[c];
-        run_sums(g, &x[at..at + g.len()], |g, v| [g, g * (v - mu)])
+        let r = at..at + s.spatial;
+        run_sums(&dy[r.clone()], &x[r], |g, v| [g, g * (v - mu)])
     });
     let dbeta: Vec<f64> = sums.iter().map(|p| p[0]).collect();
     let dgamma: Vec<f64> = sums
@@ -512,6 +529,37 @@ pub fn batch_norm_fused(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_statistics_match_a_two_pass_f64_reference() {
+        // A large offset with a small spread: the case a one-pass E[x²] - E[x]² gets wrong.
+        let s = NormShape {
+            batch: 7,
+            channels: 3,
+            spatial: 37,
+        };
+        let n = s.batch * s.channels * s.spatial;
+        let x: Vec<f32> = (0..n)
+            .map(|i| 1000.0 + ((i * 7919) % 101) as f32 * 0.01)
+            .collect();
+        let ones = [1f32; 3];
+        let zeros = [0f32; 3];
+        let (_, mean, var) = train_forward(&x, s, &ones, &zeros, 1e-5, Epilogue::default());
+        for c in 0..s.channels {
+            let vals: Vec<f64> = (0..s.batch)
+                .flat_map(|b| (0..s.spatial).map(move |t| (b * s.channels + c) * s.spatial + t))
+                .map(|i| x[i] as f64)
+                .collect();
+            let mu = vals.iter().sum::<f64>() / vals.len() as f64;
+            let v = vals.iter().map(|a| (a - mu).powi(2)).sum::<f64>() / vals.len() as f64;
+            assert!((mean[c] as f64 - mu).abs() < 1e-4, "mean {c}");
+            assert!(
+                (var[c] as f64 - v).abs() < 1e-4 * v,
+                "var {c}: {} vs {v}",
+                var[c]
+            );
+        }
+    }
 
     #[test]
     fn backward_matches_finite_differences() {
