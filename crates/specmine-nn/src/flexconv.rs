@@ -231,13 +231,16 @@ fn columns(x: &[f32], s: &Conv1dShape, cols: &mut [f32]) {
     }
 }
 
-/// How the batch is split: examples per chunk, so that a chunk's column matrix and output stay
-/// in a core's L2 cache (a whole batch's column matrix is tens of MB and made the GEMMs
+/// How the batch is split: examples per chunk, so that a chunk's scratch matrices stay in a
+/// core's L2 cache (a whole batch's column matrix is tens of MB and made the GEMMs
 /// memory-bound), and the GEMM parallelism inside a chunk (chunks run on separate threads when
-/// there are enough of them).
-fn chunking(s: &Conv1dShape) -> (usize, gemm::Parallelism) {
+/// there are enough of them). `rows` is the scratch a chunk needs per output position: the
+/// column matrix and the output forward, twice the column matrix (columns and their gradient)
+/// and the output gradient backward.
+fn chunking(s: &Conv1dShape, rows: usize) -> (usize, gemm::Parallelism) {
+    // Measured on rf_resnet (BENCHMARKS.md): 256 KiB beat 64 KiB-1 MiB forward.
     const CHUNK_BYTES: usize = 256 * 1024;
-    let per_example = (s.c_in * s.kernel + s.c_out) * s.len_out() * 4;
+    let per_example = rows * s.len_out() * 4;
     let nb = (CHUNK_BYTES / per_example.max(1)).clamp(1, s.batch.max(1));
     let chunks = s.batch.div_ceil(nb);
     if chunks >= 2 * rayon::current_num_threads() {
@@ -266,7 +269,7 @@ pub fn forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, s: &Conv1dShape) -> V
     if out.is_empty() {
         return out;
     }
-    let (nb, par) = chunking(s);
+    let (nb, par) = chunking(s, ck + s.c_out);
     out.par_chunks_mut(nb * s.c_out * l_out)
         .zip(x.par_chunks(nb * s.c_in * s.len))
         .for_each(|(out, x)| {
@@ -316,7 +319,7 @@ pub fn backward(
         s.batch * s.c_out * l_out,
         "dy does not match {s:?}"
     );
-    let (nb, par) = chunking(s);
+    let (nb, par) = chunking(s, 2 * ck + s.c_out);
     let n_chunks = s.batch.div_ceil(nb);
     let mut dx = vec![0f32; if want_dx { x.len() } else { 0 }];
     let dx_chunks: Vec<&mut [f32]> = if want_dx {
