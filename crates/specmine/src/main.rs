@@ -30,9 +30,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "Residual networks for RF modulation recognition and spectrum mining"
 )]
 pub(crate) struct Cli {
-    /// How 1D convolutions and batch norm run: `gemm` (specmine's own kernels on the flex
-    /// backend, the default) or `burn` (burn's conv1d and batch norm). Results agree to float
-    /// rounding; only speed differs. Also `SPECMINE_CONV`.
+    /// How 1D convolutions and batch norm (with the ReLU and skip addition after it) run:
+    /// `gemm` (specmine's own kernels on the flex backend, the default) or `burn` (burn's
+    /// conv1d, batch norm, addition and ReLU). Results agree to float rounding; only speed
+    /// differs. Also `SPECMINE_CONV`.
     #[arg(long, global = true, value_name = "gemm|burn")]
     pub(crate) conv: Option<specmine_nn::layers::ConvPath>,
     #[command(subcommand)]
