@@ -950,6 +950,42 @@ pub fn score(truth: &Meta, found: &[Found], fc: f64) -> serde_json::Value {
     let hi_hit = hi_t.iter().filter(|&&i| tm[i].is_some()).count();
     let real_dets: Vec<usize> = (0..dboxes.len()).filter(|&j| !is_spur(j)).collect();
     let tp = real_dets.iter().filter(|&&j| dm[j].is_some()).count();
+    // Precision for signals at >= 10 dB: detections of >= 10 dB signals (matched, or, if not,
+    // overlapping a >= 10 dB signal most) and false alarms overlapping no signal count;
+    // detections that belong to weaker signals are left out, as recall leaves those out.
+    let best_overlap = |j: usize| {
+        (0..tboxes.len())
+            .filter(|&i| tboxes[i].4 != "spur")
+            .map(|i| {
+                (
+                    iou(
+                        (tboxes[i].0, tboxes[i].1, tboxes[i].2, tboxes[i].3),
+                        dboxes[j],
+                    ),
+                    i,
+                )
+            })
+            .filter(|(v, _)| *v > 0.0)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, i)| i)
+    };
+    let owner = |j: usize| dm[j].or_else(|| best_overlap(j));
+    let hi_dets: Vec<usize> = real_dets
+        .iter()
+        .copied()
+        .filter(|&j| owner(j).is_none_or(|i| tboxes[i].5 >= 10.0))
+        .collect();
+    let hi_tp = hi_dets.iter().filter(|&&j| dm[j].is_some()).count();
+    let det_list: Vec<serde_json::Value> = real_dets
+        .iter()
+        .map(|&j| {
+            json!({
+                "label": found[j].label, "snr_db": found[j].det.snr_db,
+                "matched": dm[j].is_some(),
+                "signal_snr_db": owner(j).map(|i| tboxes[i].5),
+            })
+        })
+        .collect();
     let matches: Vec<serde_json::Value> = (0..tboxes.len())
         .map(|i| {
             json!({
@@ -969,7 +1005,11 @@ pub fn score(truth: &Meta, found: &[Found], fc: f64) -> serde_json::Value {
             "precision": tp as f64 / real_dets.len().max(1) as f64,
             "recall_snr_ge_10": hi_hit as f64 / hi_t.len().max(1) as f64,
             "signals_snr_ge_10": hi_t.len(),
+            "precision_snr_ge_10": hi_tp as f64 / hi_dets.len().max(1) as f64,
+            "detections_snr_ge_10": hi_dets.len(),
+            "true_positives_snr_ge_10": hi_tp,
         },
+        "detections": det_list,
         "by_snr": by_band,
         "signals": matches,
     })
@@ -1013,5 +1053,32 @@ mod merge_tests {
         assert_eq!((j.det.freq_lower_hz, j.det.freq_upper_hz), (0.0, 12.0));
         assert_eq!(j.windows, 4);
         assert_eq!(merge_same_label(f, 0).len(), 5);
+    }
+
+    #[test]
+    fn precision_at_10_db_leaves_out_fragments_of_weaker_signals() {
+        let ann = |start: u64, lo: f64, label: &str, snr: f64| {
+            json!({"core:sample_start": start, "core:sample_count": 1000,
+                   "core:freq_lower_edge": lo, "core:freq_upper_edge": lo + 100.0,
+                   "core:label": label, "specmine:snr_db": snr})
+        };
+        let truth: Meta = serde_json::from_value(json!({
+            "global": {"core:datatype": "cf32_le", "core:sample_rate": 1e4, "core:version": "1.0.0"},
+            "captures": [],
+            "annotations": [ann(0, 0.0, "QPSK", 15.0), ann(0, 1000.0, "FM", 3.0)],
+        }))
+        .unwrap();
+        let f = vec![
+            found(0, 1000, 0.0, 100.0, "QPSK"),     // the strong signal
+            found(0, 200, 1000.0, 1100.0, "FM"),    // a fragment of the weak one (IoU 0.2)
+            found(5000, 500, 3000.0, 3100.0, "FM"), // on no signal
+        ];
+        let s = score(&truth, &f, 0.0);
+        assert_eq!(s["summary"]["true_positives"], 1);
+        assert_eq!(s["summary"]["detections"], 3);
+        assert_eq!(s["summary"]["detections_snr_ge_10"], 2, "{}", s["summary"]);
+        assert_eq!(s["summary"]["precision_snr_ge_10"], 0.5);
+        assert_eq!(s["detections"][1]["signal_snr_db"], 3.0);
+        assert!(s["detections"][2]["signal_snr_db"].is_null());
     }
 }
