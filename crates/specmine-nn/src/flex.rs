@@ -107,6 +107,15 @@ pub(crate) fn flex<S: Into<burn::tensor::Shape>>(data: Vec<f32>, shape: S) -> Fl
     FlexTensor::from_data(TensorData::new(data, shape))
 }
 
+/// An untracked zero-size stand-in for an absent parent of a tracked operation (a bias-less
+/// convolution's bias, a batch norm's skip when there is none).
+pub(crate) fn absent() -> AutodiffTensor<Flex> {
+    AutodiffTensor::new(FlexTensor::zeros(
+        burn::tensor::Shape::from([0]),
+        burn::tensor::DType::F32,
+    ))
+}
+
 /// A checkpointed forward input, contiguous, for a backward kernel.
 pub(crate) fn retrieve(checkpointer: &mut Checkpointer, id: NodeId) -> FlexTensor {
     checkpointer

@@ -17,7 +17,7 @@
 //! backward for tracked ones. Anything else (other backends, half precision, checkpointing
 //! strategies other than none) is left to burn's own `conv1d`.
 
-use crate::flex::{AutodiffTensor, FlexInputs, flex, retrieve, slice};
+use crate::flex::{AutodiffTensor, FlexInputs, absent, flex, retrieve, slice};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn::tensor::module::conv1d as burn_conv1d;
@@ -506,14 +506,7 @@ fn try_flex(
         }
         FlexInputs::Tracked(mut t) => {
             let has_bias = t.len() == 3;
-            // A bias-less convolution gets an untracked zero-size stand-in for the bias parent.
-            let b = match t.pop_if(|_| has_bias) {
-                Some(b) => b,
-                None => AutodiffTensor::new(FlexTensor::zeros(
-                    burn::tensor::Shape::from([0]),
-                    burn::tensor::DType::F32,
-                )),
-            };
+            let b = t.pop_if(|_| has_bias).unwrap_or_else(absent);
             let (w, x) = (t.pop()?, t.pop()?);
             let y = autodiff_forward(x, w, b, has_bias, stride, padding);
             FlexInputs::tracked_output(y)

@@ -7,7 +7,7 @@
 //! pass, and inference is one multiply-add per element. The semantics are burn's `BatchNorm`
 //! exactly: the biased batch variance normalises and feeds the running statistics.
 
-use crate::flex::{AutodiffTensor, FlexInputs, flex, retrieve, slice};
+use crate::flex::{AutodiffTensor, FlexInputs, absent, flex, retrieve, slice};
 use burn::nn::BatchNorm;
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -42,22 +42,19 @@ where
     F: Fn(usize, usize) -> [f64; K] + Sync,
 {
     let zero = || vec![[0f64; K]; s.channels];
-    let add = |mut acc: Vec<[f64; K]>, part: &[[f64; K]]| {
-        for (a, p) in acc.iter_mut().zip(part) {
-            a.iter_mut().zip(p).for_each(|(a, p)| *a += p);
-        }
-        acc
-    };
+    let add = |a: &mut [f64; K], p: [f64; K]| a.iter_mut().zip(p).for_each(|(a, p)| *a += p);
     (0..s.batch)
         .into_par_iter()
         .fold(zero, |mut acc, n| {
             for (c, a) in acc.iter_mut().enumerate() {
-                let part = f(c, (n * s.channels + c) * s.spatial);
-                a.iter_mut().zip(part).for_each(|(a, p)| *a += p);
+                add(a, f(c, (n * s.channels + c) * s.spatial));
             }
             acc
         })
-        .reduce(zero, |a, b| add(a, &b))
+        .reduce(zero, |mut acc, part| {
+            acc.iter_mut().zip(part).for_each(|(a, p)| add(a, p));
+            acc
+        })
 }
 
 /// Lanes of the run sums below: independent partial sums the compiler keeps in vector
@@ -193,11 +190,12 @@ pub fn train_forward(
     let stats = per_channel(s, |_, at| {
         let v = &x[at..at + len];
         let [sum] = run_sums(v, v, |a, _| [a]);
-        let mu = (sum / len.max(1) as f64) as f32;
+        let run_mean = sum / len.max(1) as f64;
+        let mu = run_mean as f32;
         let [m2] = run_sums(v, v, |a, _| [(a - mu) * (a - mu)]);
         // Deviations were taken about the rounded mean: correct M2 by len (mu - exact)².
-        let d = mu as f64 - sum / len.max(1) as f64;
-        [sum, m2 - len as f64 * d * d, sum * sum / len.max(1) as f64]
+        let d = mu as f64 - run_mean;
+        [sum, m2 - len as f64 * d * d, sum * run_mean]
     });
     let mean: Vec<f32> = stats.iter().map(|p| (p[0] / m) as f32).collect();
     let var: Vec<f32> = stats
@@ -341,14 +339,6 @@ impl Backward<Flex, 4> for BatchNormBackward {
     }
 }
 
-/// An untracked zero-size stand-in for an absent parent of a tracked operation.
-fn absent() -> AutodiffTensor<Flex> {
-    AutodiffTensor::new(FlexTensor::zeros(
-        burn::tensor::Shape::from([0]),
-        burn::tensor::DType::F32,
-    ))
-}
-
 /// Training-mode batch norm and epilogue on flex: the output (tracked when any input is) and
 /// the batch mean and biased variance (plain).
 fn train_flex(
@@ -367,34 +357,28 @@ fn train_flex(
     let run = |x: &FlexTensor, g: &FlexTensor, b: &FlexTensor, k: Option<&FlexTensor>| {
         let (x, g, b) = (x.to_contiguous(), g.to_contiguous(), b.to_contiguous());
         let k = k.map(|k| k.to_contiguous());
-        if k.as_ref()
-            .is_some_and(|k| k.layout().shape() != x.layout().shape())
-        {
-            return None;
-        }
         let e = Epilogue {
             skip: k.as_ref().map(slice),
             relu,
         };
         let s = norm_shape(&x);
         let (y, mean, var) = train_forward(slice(&x), s, slice(&g), slice(&b), epsilon, e);
-        Some((flex(y, x.layout().shape().to_vec()), mean, var))
+        (flex(y, x.layout().shape().to_vec()), mean, var)
     };
     let (y, mean, var) = match FlexInputs::of(inputs)? {
         FlexInputs::Plain(t) => {
-            let (y, mean, var) = run(&t[0], &t[1], &t[2], t.get(3))?;
+            let (y, mean, var) = run(&t[0], &t[1], &t[2], t.get(3));
             (FlexInputs::plain_output(y), mean, var)
         }
         FlexInputs::Tracked(mut t) => {
             let k = if t.len() == 4 { t.pop()? } else { absent() };
             let [x, g, b]: [AutodiffTensor<Flex>; 3] = t.try_into().ok()?;
-            let has_skip = skip.is_some();
             let (y, mean, var) = run(
                 x.primitive(),
                 g.primitive(),
                 b.primitive(),
-                has_skip.then(|| k.primitive()),
-            )?;
+                skip.is_some().then(|| k.primitive()),
+            );
             let out = match BatchNormBackward
                 .prepare::<NoCheckpointing>([x.node(), g.node(), b.node(), k.node()])
                 .compute_bound()
@@ -440,11 +424,6 @@ fn inference_flex(
     };
     let t: Vec<FlexTensor> = t.iter().map(|t| t.to_contiguous()).collect();
     let shape = t[0].layout().shape().to_vec();
-    if t.get(5)
-        .is_some_and(|k| k.layout().shape() != t[0].layout().shape())
-    {
-        return None;
-    }
     let e = Epilogue {
         skip: t.get(5).map(slice),
         relu,
@@ -487,7 +466,11 @@ pub fn batch_norm_fused(
 ) -> Tensor<4> {
     let device = x.device();
     let (gamma, beta) = (bn.gamma.val(), bn.beta.val());
-    let fused = if device.is_autodiff() && bn.training.is_enabled() {
+    // The kernels add a skip element by element: other shapes take burn's broadcasting add.
+    let same_shape = skip.as_ref().is_none_or(|k| k.dims() == x.dims());
+    let fused = if !same_shape {
+        None
+    } else if device.is_autodiff() && bn.training.is_enabled() {
         train_flex(&x, [&gamma, &beta], skip.as_ref(), relu, bn.epsilon).map(|(y, mean, var)| {
             // As burn does: running = (1 - momentum) running + momentum batch.
             let update = |running: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {

@@ -969,11 +969,13 @@ pub fn score(truth: &Meta, found: &[Found], fc: f64) -> serde_json::Value {
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, i)| i)
     };
-    let owner = |j: usize| dm[j].or_else(|| best_overlap(j));
+    let owner: Vec<Option<usize>> = (0..dboxes.len())
+        .map(|j| dm[j].or_else(|| best_overlap(j)))
+        .collect();
     let hi_dets: Vec<usize> = real_dets
         .iter()
         .copied()
-        .filter(|&j| owner(j).is_none_or(|i| tboxes[i].5 >= 10.0))
+        .filter(|&j| owner[j].is_none_or(|i| tboxes[i].5 >= 10.0))
         .collect();
     let hi_tp = hi_dets.iter().filter(|&&j| dm[j].is_some()).count();
     let det_list: Vec<serde_json::Value> = real_dets
@@ -982,7 +984,7 @@ pub fn score(truth: &Meta, found: &[Found], fc: f64) -> serde_json::Value {
             json!({
                 "label": found[j].label, "snr_db": found[j].det.snr_db,
                 "matched": dm[j].is_some(),
-                "signal_snr_db": owner(j).map(|i| tboxes[i].5),
+                "signal_snr_db": owner[j].map(|i| tboxes[i].5),
             })
         })
         .collect();
