@@ -10,7 +10,7 @@ only, like the scenes) at the equivalent SNR. A scene signal of in-band SNR S (n
 reaches the classifier at 8 samples/symbol, where the noise fills 8 Rs: full-band SNR
 S - 10 log10(8 / 1.35) = S - 7.7 dB, the generator's `power` convention.
 
-Usage: python3 bench/mine_quality.py [--bin target/release/specmine] [--scenes 20] [--out DIR]
+Usage: python3 bench/mine_quality.py [--bin target/release/specmine] [--scenes 20] [--first-seed 0] [--out DIR]
 Only the Python standard library is needed.
 """
 import argparse, json, math, os, subprocess, sys, tempfile
@@ -19,6 +19,7 @@ p = argparse.ArgumentParser()
 p.add_argument("--bin", default="target/release/specmine")
 p.add_argument("--scenes", type=int, default=20)
 p.add_argument("--signals", type=int, default=8)
+p.add_argument("--first-seed", type=int, default=0, help="scene seeds first-seed .. first-seed + scenes - 1 (a hold-out set: e.g. 100)")
 p.add_argument("--sample-rate-hz", default="10e6")
 p.add_argument("--duration-s", default="0.1")
 p.add_argument("--extra", default="", help="extra `specmine scene` flags, e.g. '--coloured-noise --spurs 2'")
@@ -39,7 +40,7 @@ tot = {b: [0, 0, 0] for b in bands}  # signals, detected, correct
 dets = tp = hdets = htp = 0
 samples = seconds = 0.0
 per_class = {}
-for seed in range(a.scenes):
+for seed in range(a.first_seed, a.first_seed + a.scenes):
     base = os.path.join(out, f"scene{seed}")
     run(["scene", base, "--sample-rate-hz", a.sample_rate_hz, "--duration-s", a.duration_s,
          "--signals", str(a.signals), "--seed", str(seed), "--force"] + a.extra.split())
@@ -72,7 +73,7 @@ for b in bands:
            if b[0] <= c["snr_db"] + 10 * math.log10(8 / 1.35) < b[1]]
     ref[b] = sum(x * n for x, n in pts) / max(1, sum(n for _, n in pts))
 
-print(f"{a.scenes} scenes x {a.signals} signals, {a.sample_rate_hz} S/s, {a.duration_s} s, scene flags '{a.extra}', mine flags '{a.mine_extra}'")
+print(f"{a.scenes} scenes (seeds {a.first_seed}..{a.first_seed + a.scenes - 1}) x {a.signals} signals, {a.sample_rate_hz} S/s, {a.duration_s} s, scene flags '{a.extra}', mine flags '{a.mine_extra}'")
 print("| scene SNR (dB) | signals | recall | accuracy on matched | clean single-example accuracy |")
 print("|---|---|---|---|---|")
 for b in bands:

@@ -435,7 +435,7 @@ pub fn refine_band(
     sample_rate_hz: f64,
     floor: &[f32],
     band_hz: (f64, f64),
-) -> Option<(f64, f64)> {
+) -> Option<OccupiedBand> {
     let n_coarse = floor.len();
     let width = band_hz.1 - band_hz.0;
     if n_coarse == 0 || width <= 0.0 {
@@ -484,9 +484,41 @@ pub fn refine_band(
     if last - first + 1 < 2 {
         return None;
     }
-    let f0 = (lo + first) as f64 * df - sample_rate_hz / 2.0;
-    let f1 = (lo + last + 1) as f64 * df - sample_rate_hz / 2.0;
-    Some((f0, f1))
+    let freq = |i: usize| (lo + i) as f64 * df - sample_rate_hz / 2.0;
+    let inside = &excess[first..=last];
+    let centroid = inside
+        .iter()
+        .enumerate()
+        .map(|(i, e)| e * (freq(first + i) + 0.5 * df))
+        .sum::<f64>()
+        / inside.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+    Some(OccupiedBand {
+        lower_hz: freq(first),
+        upper_hz: freq(last + 1),
+        centroid_hz: centroid,
+    })
+}
+
+/// A detection's measured occupied band (see [`refine_band`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OccupiedBand {
+    pub lower_hz: f64,
+    pub upper_hz: f64,
+    /// Where the band's excess power is centred: mid-band for a symmetric spectrum, near one
+    /// edge for a single-sideband one (its suppressed carrier's side).
+    pub centroid_hz: f64,
+}
+
+impl OccupiedBand {
+    /// The centroid's offset from mid-band as a fraction of the half-width, in [-1, 1]:
+    /// 0 for a symmetric spectrum, towards -1 when the power piles up at the lower edge.
+    pub fn asymmetry(&self) -> f64 {
+        let half = 0.5 * (self.upper_hz - self.lower_hz);
+        if half <= 0.0 {
+            return 0.0;
+        }
+        ((self.centroid_hz - 0.5 * (self.lower_hz + self.upper_hz)) / half).clamp(-1.0, 1.0)
+    }
 }
 
 #[cfg(test)]
@@ -530,14 +562,22 @@ mod tests {
         }
         let floor = vec![1f32; 1024];
         let coarse = (1.0e6 - 2.0 * 9765.6, 1.0e6 + 2.0 * 9765.6);
-        let (lo, hi) = refine_band(&x, fs, &floor, coarse).expect("measurable");
+        let b = refine_band(&x, fs, &floor, coarse).expect("measurable");
+        let (lo, hi) = (b.lower_hz, b.upper_hz);
         let df = fs / 16384.0;
         assert!((lo - f_lo).abs() < 2.0 * df, "lower edge {lo} vs {f_lo}");
         assert!((hi - f_hi).abs() < 2.0 * df, "upper edge {hi} vs {f_hi}");
+        // A flat band is symmetric: its centroid sits mid-band.
+        assert!(b.asymmetry().abs() < 0.1, "asymmetry {}", b.asymmetry());
         // Pure noise: nothing (or next to nothing) to measure.
         let mut z = vec![C32::new(0.0, 0.0); n];
         crate::channel::add_awgn(&mut z, 1.0, &mut rng);
-        if let Some((a, b)) = refine_band(&z, fs, &floor, coarse) {
+        if let Some(OccupiedBand {
+            lower_hz: a,
+            upper_hz: b,
+            ..
+        }) = refine_band(&z, fs, &floor, coarse)
+        {
             assert!(
                 b - a < 0.5 * (coarse.1 - coarse.0),
                 "noise gave a band {a}..{b}"

@@ -13,6 +13,7 @@
 
 use crate::channel::add_awgn;
 use crate::channelize::resample;
+use crate::detect::OccupiedBand;
 use crate::generator::GeneratorConfig;
 use crate::modulate::modulate;
 use crate::{C32, DspError, Modulation};
@@ -37,6 +38,9 @@ pub struct SceneConfig {
     pub coloured_noise: bool,
     /// Continuous tones this many dB above the noise power in one 1 kHz band.
     pub spurs: usize,
+    /// SSB signals keep the lower sideband (training, like RadioML, has the upper one).
+    #[serde(default)]
+    pub lower_sideband: bool,
 }
 
 impl Default for SceneConfig {
@@ -51,6 +55,7 @@ impl Default for SceneConfig {
             classes: GeneratorConfig::rml2016().modulations(),
             coloured_noise: false,
             spurs: 0,
+            lower_sideband: false,
         }
     }
 }
@@ -84,6 +89,13 @@ impl SceneSignal {
 /// Band `(lo, hi)` (Hz, relative to baseband) holding all but `tail` of the power of `y` on
 /// each side.
 pub fn occupied_band(y: &[C32], rate_hz: f64, tail: f64) -> (f64, f64) {
+    let b = occupied_band_shape(y, rate_hz, tail);
+    (b.lower_hz, b.upper_hz)
+}
+
+/// [`occupied_band`] with the power centroid inside it (where a one-sided spectrum, such as
+/// SSB's, piles up its power).
+pub fn occupied_band_shape(y: &[C32], rate_hz: f64, tail: f64) -> OccupiedBand {
     let n = y.len();
     let mut spec = y.to_vec();
     FftPlanner::<f32>::new()
@@ -110,8 +122,20 @@ pub fn occupied_band(y: &[C32], rate_hz: f64, tail: f64) -> (f64, f64) {
             break;
         }
     }
+    let hi = hi.max(lo);
     let f = |k: usize| (k as f64 - (n / 2) as f64) * rate_hz / n as f64;
-    (f(lo), f(hi.max(lo)))
+    let inside = &pow[lo..=hi];
+    let centroid = inside
+        .iter()
+        .enumerate()
+        .map(|(i, p)| p * f(lo + i))
+        .sum::<f64>()
+        / inside.iter().sum::<f64>().max(1e-300);
+    OccupiedBand {
+        lower_hz: f(lo),
+        upper_hz: f(hi),
+        centroid_hz: centroid,
+    }
 }
 
 /// A spur (continuous tone) of a scene.
@@ -191,7 +215,8 @@ pub fn synthesize(cfg: &SceneConfig, rng: &mut impl Rng) -> Result<Scene, DspErr
             power: p,
         });
     }
-    let modcfg = GeneratorConfig::rml2016().modulator;
+    let mut modcfg = GeneratorConfig::rml2016().modulator;
+    modcfg.ssb_upper = !cfg.lower_sideband;
     let sps = modcfg.sps as f64;
     let mut signals: Vec<SceneSignal> = vec![];
     let mut tries = 0;
@@ -267,6 +292,31 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn ssb_speech_is_one_sided_and_the_others_are_not() {
+        // The miner's sideband test: SSB speech piles its power at the suppressed carrier's
+        // edge (about half the half-width off mid-band), AM with carrier and FM do not.
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for (m, upper) in [
+            (Modulation::AmSsbSc, true),
+            (Modulation::AmSsbSc, false),
+            (Modulation::AmDsbWc, true),
+            (Modulation::Fm, true),
+        ] {
+            let mut cfg = GeneratorConfig::rml2016().modulator;
+            cfg.ssb_upper = upper;
+            for _ in 0..4 {
+                let x = modulate(m, 8192, &cfg, &mut rng).unwrap();
+                let a = occupied_band_shape(&x, 1.0, 0.005).asymmetry();
+                match (m, upper) {
+                    (Modulation::AmSsbSc, true) => assert!(a < -0.3, "USB: {a}"),
+                    (Modulation::AmSsbSc, false) => assert!(a > 0.3, "LSB: {a}"),
+                    _ => assert!(a.abs() < 0.2, "{m:?}: {a}"),
+                }
+            }
+        }
+    }
 
     #[test]
     fn signals_have_their_snr_in_band_and_do_not_collide() {

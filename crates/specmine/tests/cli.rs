@@ -403,6 +403,66 @@ fn scene_then_mine_finds_annotates_and_scores_the_signals() {
 }
 
 #[test]
+fn mine_reads_lower_sideband_ssb_mirrored_at_its_training_scale() {
+    // Training has only upper-sideband SSB; a lower-sideband one must be found one-sided,
+    // mirrored and read at SSB's training scale (without the sideband test the model calls
+    // these WBFM or QAM64).
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("lsb");
+    let r = specmine(&[
+        "scene",
+        base.to_str().unwrap(),
+        "--sample-rate-hz",
+        "2e6",
+        "--duration-s",
+        "0.05",
+        "--signals",
+        "3",
+        "--snr-min-db",
+        "20",
+        "--snr-max-db",
+        "25",
+        "--symbol-rate-min-hz",
+        "50e3",
+        "--symbol-rate-max-hz",
+        "100e3",
+        "--classes",
+        "AM-SSB-SC",
+        "--lower-sideband",
+        "--seed",
+        "7",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let out = dir.path().join("mined");
+    let r = specmine(&[
+        "mine",
+        dir.path().join("lsb.sigmf-meta").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-plot",
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let mined: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("lsb.mined.json")).unwrap())
+            .unwrap();
+    let dets = mined["detections"].as_array().unwrap();
+    assert_eq!(dets.len(), 3, "{mined}");
+    for d in dets {
+        assert_eq!(d["label"], "AM-SSB", "{d}");
+        // Power piled at the upper edge (the carrier's side of a lower sideband).
+        assert!(d["band_asymmetry"].as_f64().unwrap() > 0.25, "{d}");
+        assert_eq!(d["symbol_rate_from"], "class-scale", "{d}");
+        let chosen = d["hypotheses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["class_scale"] == "AM-SSB")
+            .expect("an SSB-scale hypothesis");
+        assert_eq!(chosen["mirrored"], true, "{d}");
+    }
+}
+
+#[test]
 fn mine_refuses_damaged_recordings_with_the_file_named() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("r");
