@@ -130,6 +130,12 @@ impl Modulation {
             Self::AmSsbWc | Self::AmSsbSc | Self::AmDsbWc | Self::AmDsbSc | Self::Fm
         )
     }
+
+    /// Its spectrum can be dominated by a discrete carrier line: AM with carrier, on-off
+    /// keying, FM while its message is quiet.
+    pub fn can_be_carrier_dominated(self) -> bool {
+        matches!(self, Self::AmSsbWc | Self::AmDsbWc | Self::Ook | Self::Fm)
+    }
 }
 
 impl fmt::Display for Modulation {

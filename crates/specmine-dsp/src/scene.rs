@@ -13,7 +13,7 @@
 
 use crate::channel::add_awgn;
 use crate::channelize::resample;
-use crate::detect::OccupiedBand;
+use crate::detect::{OccupiedBand, peak_share};
 use crate::generator::GeneratorConfig;
 use crate::modulate::modulate;
 use crate::{C32, DspError, Modulation};
@@ -135,6 +135,7 @@ pub fn occupied_band_shape(y: &[C32], rate_hz: f64, tail: f64) -> OccupiedBand {
         lower_hz: f(lo),
         upper_hz: f(hi),
         centroid_hz: centroid,
+        peak_share: peak_share(inside),
     }
 }
 
