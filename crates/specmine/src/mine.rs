@@ -843,20 +843,10 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
         // with a carrier; unless the model finds every such class implausible (a detection
         // cut or merged oddly can look one-sided).
         let all = vec![true; c];
-        let mut masked = all.clone();
-        if let Some(b) = shapes[k] {
-            let o = b.asymmetry().abs() >= t;
-            if t > 0.0 && one_sided_class.contains(&o) {
-                for (m, &cs) in masked.iter_mut().zip(&one_sided_class) {
-                    *m &= cs == o;
-                }
-            }
-            if a.carrier_share > 0.0 && b.peak_share >= a.carrier_share {
-                for (m, &cc) in masked.iter_mut().zip(&carrier_class) {
-                    *m &= cc;
-                }
-            }
-        }
+        let masked = match &shapes[k] {
+            Some(b) => shape_mask(b, t, a.carrier_share, &one_sided_class, &carrier_class),
+            None => all.clone(),
+        };
         let (mut best, mut tried) = (None, vec![]);
         let mut allowed = &all;
         if masked != all && masked.contains(&true) {
@@ -1210,6 +1200,72 @@ pub fn score(truth: &Meta, found: &[Found], fc: f64) -> serde_json::Value {
         "by_snr": by_band,
         "signals": matches,
     })
+}
+
+/// Which model classes a detection's band shape allows: one-sided bands (|asymmetry| >=
+/// `sideband_asymmetry`) only one-sided classes and symmetric bands only the others;
+/// carrier-dominated bands (`peak_share` >= `carrier_share`) only classes that can show a
+/// carrier. A test is off at 0, and skipped when the model has no class on the allowed side.
+/// The result may allow nothing (a one-sided carrier): the caller then falls back to all.
+fn shape_mask(
+    band: &OccupiedBand,
+    sideband_asymmetry: f64,
+    carrier_share: f64,
+    one_sided_class: &[bool],
+    carrier_class: &[bool],
+) -> Vec<bool> {
+    let mut masked = vec![true; one_sided_class.len()];
+    let o = band.asymmetry().abs() >= sideband_asymmetry;
+    if sideband_asymmetry > 0.0 && one_sided_class.contains(&o) {
+        for (m, &cs) in masked.iter_mut().zip(one_sided_class) {
+            *m &= cs == o;
+        }
+    }
+    if carrier_share > 0.0 && band.peak_share >= carrier_share {
+        for (m, &cc) in masked.iter_mut().zip(carrier_class) {
+            *m &= cc;
+        }
+    }
+    masked
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    fn band(centroid_hz: f64, peak_share: f64) -> OccupiedBand {
+        OccupiedBand {
+            lower_hz: -100.0,
+            upper_hz: 100.0,
+            centroid_hz,
+            peak_share,
+        }
+    }
+
+    // Classes: [BPSK, AM-SSB, AM-DSB-WC].
+    const ONE_SIDED: [bool; 3] = [false, true, false];
+    const CARRIER: [bool; 3] = [false, false, true];
+
+    #[test]
+    fn band_shape_restricts_the_labels() {
+        let m = |b: &OccupiedBand, t, cs| shape_mask(b, t, cs, &ONE_SIDED, &CARRIER);
+        // Symmetric, no carrier: anything but SSB.
+        assert_eq!(m(&band(5.0, 0.3), 0.25, 0.85), [true, false, true]);
+        // Centroid 40% of the half-width off mid-band: only SSB.
+        assert_eq!(m(&band(-40.0, 0.3), 0.25, 0.85), [false, true, false]);
+        // Symmetric with a dominant carrier: only the carrier class.
+        assert_eq!(m(&band(0.0, 0.95), 0.25, 0.85), [false, false, true]);
+        // One-sided and carrier-dominated: nothing (the miner falls back to all classes).
+        assert_eq!(m(&band(60.0, 0.95), 0.25, 0.85), [false, false, false]);
+        // Both tests off.
+        assert_eq!(m(&band(60.0, 0.95), 0.0, 0.0), [true, true, true]);
+        // A model without one-sided classes: the sideband test cannot apply.
+        let none = [false; 3];
+        assert_eq!(
+            shape_mask(&band(60.0, 0.3), 0.25, 0.85, &none, &CARRIER),
+            [true; 3]
+        );
+    }
 }
 
 #[cfg(test)]
