@@ -324,11 +324,9 @@ fn degradation_study_writes_every_file_on_a_tiny_budget() {
     assert!(String::from_utf8_lossy(&none.stderr).contains("no examples at SNR >= 30"));
 }
 
-#[test]
-fn scene_then_mine_finds_annotates_and_scores_the_signals() {
-    let dir = tempfile::tempdir().unwrap();
-    let base = dir.path().join("scene");
-    let r = specmine(&[
+/// A 50 ms, 2 MS/s scene of three strong (20-25 dB) signals of `classes` at 50-100 kBd.
+fn strong_scene(base: &std::path::Path, classes: &str, extra: &[&str]) {
+    let mut args = vec![
         "scene",
         base.to_str().unwrap(),
         "--sample-rate-hz",
@@ -346,11 +344,20 @@ fn scene_then_mine_finds_annotates_and_scores_the_signals() {
         "--symbol-rate-max-hz",
         "100e3",
         "--classes",
-        "BPSK,QPSK,8PSK",
+        classes,
         "--seed",
         "7",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let r = specmine(&args);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+}
+
+#[test]
+fn scene_then_mine_finds_annotates_and_scores_the_signals() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("scene");
+    strong_scene(&base, "BPSK,QPSK,8PSK", &[]);
     let meta_path = dir.path().join("scene.sigmf-meta");
     let original = std::fs::read(&meta_path).unwrap();
     let truth = specmine_data::sigmf::Recording::open(&meta_path).unwrap();
@@ -409,30 +416,7 @@ fn mine_reads_lower_sideband_ssb_mirrored_at_its_training_scale() {
     // these WBFM or QAM64).
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("lsb");
-    let r = specmine(&[
-        "scene",
-        base.to_str().unwrap(),
-        "--sample-rate-hz",
-        "2e6",
-        "--duration-s",
-        "0.05",
-        "--signals",
-        "3",
-        "--snr-min-db",
-        "20",
-        "--snr-max-db",
-        "25",
-        "--symbol-rate-min-hz",
-        "50e3",
-        "--symbol-rate-max-hz",
-        "100e3",
-        "--classes",
-        "AM-SSB-SC",
-        "--lower-sideband",
-        "--seed",
-        "7",
-    ]);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    strong_scene(&base, "AM-SSB-SC", &["--lower-sideband"]);
     let out = dir.path().join("mined");
     let r = specmine(&[
         "mine",
