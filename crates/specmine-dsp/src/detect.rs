@@ -485,19 +485,12 @@ pub fn refine_band(
         return None;
     }
     let freq = |i: usize| (lo + i) as f64 * df - sample_rate_hz / 2.0;
-    let inside = &excess[first..=last];
-    let centroid = inside
-        .iter()
-        .enumerate()
-        .map(|(i, e)| e * (freq(first + i) + 0.5 * df))
-        .sum::<f64>()
-        / inside.iter().sum::<f64>().max(f64::MIN_POSITIVE);
-    Some(OccupiedBand {
-        lower_hz: freq(first),
-        upper_hz: freq(last + 1),
-        centroid_hz: centroid,
-        peak_share: peak_share(inside),
-    })
+    Some(OccupiedBand::of_bins(
+        (freq(first), freq(last + 1)),
+        &excess[first..=last],
+        freq(first) + 0.5 * df,
+        df,
+    ))
 }
 
 /// A detection's measured occupied band (see [`refine_band`]).
@@ -531,6 +524,23 @@ pub fn peak_share(power: &[f64]) -> f64 {
 }
 
 impl OccupiedBand {
+    /// The band `(lower_hz, upper_hz)` with the shape of the power `inside` it, in bins of
+    /// `bin_hz` whose first is centred at `first_bin_hz`.
+    pub fn of_bins(edges_hz: (f64, f64), inside: &[f64], first_bin_hz: f64, bin_hz: f64) -> Self {
+        let centroid_hz = inside
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p * (first_bin_hz + i as f64 * bin_hz))
+            .sum::<f64>()
+            / inside.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+        OccupiedBand {
+            lower_hz: edges_hz.0,
+            upper_hz: edges_hz.1,
+            centroid_hz,
+            peak_share: peak_share(inside),
+        }
+    }
+
     /// The centroid's offset from mid-band as a fraction of the half-width, in [-1, 1]:
     /// 0 for a symmetric spectrum, towards -1 when the power piles up at the lower edge.
     pub fn asymmetry(&self) -> f64 {

@@ -13,7 +13,7 @@
 
 use crate::channel::add_awgn;
 use crate::channelize::resample;
-use crate::detect::{OccupiedBand, peak_share};
+use crate::detect::OccupiedBand;
 use crate::generator::GeneratorConfig;
 use crate::modulate::modulate;
 use crate::{C32, DspError, Modulation};
@@ -124,19 +124,7 @@ pub fn occupied_band_shape(y: &[C32], rate_hz: f64, tail: f64) -> OccupiedBand {
     }
     let hi = hi.max(lo);
     let f = |k: usize| (k as f64 - (n / 2) as f64) * rate_hz / n as f64;
-    let inside = &pow[lo..=hi];
-    let centroid = inside
-        .iter()
-        .enumerate()
-        .map(|(i, p)| p * f(lo + i))
-        .sum::<f64>()
-        / inside.iter().sum::<f64>().max(1e-300);
-    OccupiedBand {
-        lower_hz: f(lo),
-        upper_hz: f(hi),
-        centroid_hz: centroid,
-        peak_share: peak_share(inside),
-    }
+    OccupiedBand::of_bins((f(lo), f(hi)), &pow[lo..=hi], f(lo), rate_hz / n as f64)
 }
 
 /// A spur (continuous tone) of a scene.

@@ -256,7 +256,7 @@ pub struct Found {
     /// see `specmine_dsp::symbol_rate`), or `bandwidth` (no line: equivalent bandwidth).
     pub symbol_rate_from: &'static str,
     /// Where the band's power is centred, as a fraction of its half-width from mid-band
-    /// (see `RefinedBand::asymmetry`); absent when the band was not refined.
+    /// (see `OccupiedBand::asymmetry`); absent when the band was not refined.
     pub band_asymmetry: Option<f64>,
     /// Share of the band's power in its strongest three fine bins (a carrier: near 1).
     pub band_peak_share: Option<f64>,
@@ -583,13 +583,13 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
     // measured on the generator's modulators at 8 samples per symbol.
     let scales = class_scales(&loaded.classes);
     // Per model class: its spectrum is one-sided in training (SSB); the digital classes'
-    // (raised-cosine, CPM) are symmetric.
+    // (raised-cosine, CPM) are symmetric. Read only while the sideband test is on (t > 0).
     let t = a.sideband_asymmetry;
     let one_sided_class: Vec<bool> = (0..loaded.classes.len())
         .map(|j| {
             scales
                 .iter()
-                .any(|sc| sc.class == j && t > 0.0 && sc.asymmetry.abs() >= t)
+                .any(|sc| sc.class == j && sc.asymmetry.abs() >= t)
         })
         .collect();
     // Per model class: it can show a dominant carrier line (class names that are no known
@@ -676,7 +676,7 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
             {
                 tries.extend(scales.iter().filter_map(|sc| {
                     let mirrored = match asym {
-                        Some(v) if (v.abs() >= t) != (sc.asymmetry.abs() >= t) => return None,
+                        Some(v) if (v.abs() >= t) != one_sided_class[sc.class] => return None,
                         Some(v) => v.abs() >= t && v.signum() != sc.asymmetry.signum(),
                         None => false,
                     };
@@ -865,7 +865,7 @@ pub fn run_mine(a: MineArgs) -> Result<()> {
             continue;
         };
         // Confidence: the combined log-probabilities renormalised (softmax) over all classes;
-        // the top 3 among the classes the sidedness allows.
+        // the top 3 among the classes the band-shape tests allow.
         let mx = mean.iter().cloned().fold(f32::MIN, f32::max);
         let z: f32 = mean.iter().map(|v| (v - mx).exp()).sum();
         let mut probs: Vec<(String, f32)> = mean
